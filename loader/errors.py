@@ -1,0 +1,88 @@
+"""Named loader errors.
+
+Every rejection of user input is a :class:`LoaderError` with a numeric code and an
+upper-case name.  The CLI prints ``error <CODE> <NAME>: <message>`` as the first stderr
+line and exits with status 3; nothing in the warehouse changes.  The catalogue below is
+the single source of the codes (the README table is generated from it by
+``genepair errors``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: int
+    name: str
+    summary: str
+
+
+CATALOGUE: dict[str, ErrorCode] = {
+    e.name: e
+    for e in [
+        ErrorCode(53001, "FILE_NOT_FOUND", "a path given to the loader does not exist"),
+        ErrorCode(53002, "EMPTY_FILE", "an expression matrix has no bytes or no header"),
+        ErrorCode(53003, "HEADER_ONLY", "an expression matrix has a header but no gene rows"),
+        ErrorCode(53004, "MISSING_GENE_COLUMN", "the first column header is not `Gene`"),
+        ErrorCode(53005, "TOO_FEW_COLUMNS", "the matrix has fewer than 2 columns"),
+        ErrorCode(53006, "RAGGED_ROW", "a row has a different number of fields than the header"),
+        ErrorCode(53007, "NON_NUMERIC_VALUE", "an expression value is not a number"),
+        ErrorCode(53008, "DUPLICATE_GENE_ID", "a gene id appears on more than one row"),
+        ErrorCode(53009, "DUPLICATE_SAMPLE_COLUMN", "a sample accession appears twice in the header"),
+        ErrorCode(53010, "NON_FINITE_VALUE", "a value is NaN, Inf or empty (policy: reject)"),
+        ErrorCode(53011, "NEGATIVE_VALUE", "a negative value in a linear (non-log) unit"),
+        ErrorCode(53012, "INVALID_JSON", "aggregated_metadata.json is unreadable or not valid"),
+        ErrorCode(53013, "MISSING_FILES", "the download lacks aggregated_metadata.json or a matrix"),
+        ErrorCode(53014, "UNSUPPORTED_DOWNLOAD", "the download is aggregated by SPECIES"),
+        ErrorCode(53015, "UNKNOWN_STUDY", "a study named in the config is not in the download"),
+        ErrorCode(53016, "INVALID_CONFIG", "pipeline.yaml is malformed or has an invalid value"),
+        ErrorCode(53017, "EMPTY_GENE_ID", "a row has an empty gene id"),
+        ErrorCode(53018, "UNKNOWN_DISEASE", "a disease label is not in dim_disease"),
+        ErrorCode(53019, "INVALID_RULES", "illness_rules.csv has an invalid row or pattern"),
+        ErrorCode(54001, "AGG_MISSING_DISEASE_MAP", "no active disease mapping for a study"),
+        ErrorCode(54002, "AGG_MULTI_DISEASE_MAP", "several active disease mappings for a study"),
+        ErrorCode(54010, "SOURCE_MISMATCH_SAMPLES", "TSV sample columns and metadata samples differ"),
+        ErrorCode(54020, "UNIT_UNDETECTED", "expression units cannot be inferred; set `units`"),
+        ErrorCode(54100, "HETEROGENEITY_EXCESS", "pair excluded because i2_star > i2_max"),
+        ErrorCode(54200, "PAIR_GENEKEY_NOT_FOUND", "a pair_id names a gene_key not in dim_gene"),
+        ErrorCode(54201, "PAIR_ID_FORMAT_INVALID", "a pair_id is not `<int>_<int>`"),
+    ]
+}
+
+
+class GenepairError(Exception):
+    """Base class for every error the CLI turns into a named message."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, message: str) -> None:
+        if name not in CATALOGUE:
+            raise KeyError(f"unknown error name {name!r}")
+        self.error = CATALOGUE[name]
+        self.message = message
+        super().__init__(self.line())
+
+    @property
+    def code(self) -> int:
+        return self.error.code
+
+    @property
+    def name(self) -> str:
+        return self.error.name
+
+    def line(self) -> str:
+        return f"error {self.error.code} {self.error.name}: {self.message}"
+
+
+class LoaderError(GenepairError):
+    """Input rejected by validation: exit code 3, warehouse unchanged."""
+
+    exit_code = 3
+
+
+def catalogue_markdown() -> str:
+    rows = ["| code | name | meaning |", "|---|---|---|"]
+    rows += [f"| {e.code} | `{e.name}` | {e.summary} |" for e in CATALOGUE.values()]
+    return "\n".join(rows)

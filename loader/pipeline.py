@@ -1,0 +1,432 @@
+"""Load refine.bio downloads into the warehouse staging tables (SPEC §5).
+
+For each download: open it, validate every experiment's header against its metadata
+(54010) and hash each matrix; then, in one transaction for the whole download, stream
+each matrix (pyarrow blocks -> numpy melt -> native bulk path), stage the metadata,
+register the batch (superseding the study's previous batch) and refresh the illness
+rule matches.  A batch is therefore visible completely or not at all; a crash leaves
+nothing and the next run does the whole job.  Loading the same file again writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from loader import illness
+from loader.config import PipelineConfig
+from loader.download import Download, ExperimentFiles, open_download
+from loader.errors import LoaderError
+from loader.matrix import MatrixHeader, MatrixStats, check_chunk, iter_chunks, melt, read_header
+from loader.metadata import (
+    annotation_attributes,
+    download_row,
+    experiment_row,
+    parse_metadata_tsv,
+    sample_row,
+)
+from loader.runlog import RunLog, environment_info, utcnow
+from loader.schema import (
+    BATCH_REGISTRY,
+    DOWNLOADS,
+    EXPERIMENTS,
+    SAMPLE_ATTRIBUTES,
+    SAMPLES,
+)
+from loader.units import detect_units
+from loader.warehouse import Warehouse
+
+DISEASES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "disease_labels.csv"
+
+
+def make_batch_id(study: str, file_hash: str, file_size: int) -> str:
+    """Deterministic: the same file always gives the same batch (SPEC §5)."""
+    return hashlib.sha256(f"{study}\n{file_hash}\n{file_size}".encode()).hexdigest()
+
+
+@dataclass
+class ExperimentPlan:
+    files: ExperimentFiles
+    header: MatrixHeader
+    file_hash: str
+    batch_id: str
+    experiment: dict[str, Any]
+    samples: list[dict[str, Any]]
+    excluded: list[str]
+    disease: str | None
+
+
+@dataclass
+class BatchResult:
+    study_accession_code: str
+    batch_id: str
+    action: str  # loaded | skipped | metadata_refreshed
+    n_genes: int = 0
+    n_samples: int = 0
+    n_rows: int = 0
+    unit_tag: str | None = None
+    superseded: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def known_diseases() -> set[str]:
+    with open(DISEASES_CSV, encoding="utf-8") as fh:
+        return {row["disease_label"] for row in csv.DictReader(fh)}
+
+
+def _check_samples(download: Download, acc: str, header: MatrixHeader, label: str) -> list[dict[str, Any]]:
+    samples = download.metadata["samples"]
+    listed = download.metadata["experiments"][acc].get("sample_accession_codes") or []
+    tsv = set(header.samples)
+    no_metadata = [s for s in header.samples if s not in samples]
+    expected = [s for s in listed if s in samples]
+    no_column = [s for s in expected if s not in tsv]
+    if no_metadata or no_column:
+        parts = []
+        if no_metadata:
+            parts.append(f"{len(no_metadata)} TSV column(s) without an entry in `samples` ({', '.join(no_metadata[:5])})")
+        if no_column:
+            parts.append(f"{len(no_column)} sample(s) of {acc} in `samples` without a TSV column ({', '.join(no_column[:5])})")
+        raise LoaderError(
+            "SOURCE_MISMATCH_SAMPLES",
+            f"{label}: {'; '.join(parts)}; the matrix and aggregated_metadata.json must list the same samples",
+        )
+    return [samples[s] for s in header.samples]
+
+
+def _excluded(cfg_study: Any, header: MatrixHeader, label: str) -> list[str]:
+    present = set(header.samples)
+    unknown = [s for s in cfg_study.exclude_samples + cfg_study.include_samples if s not in present]
+    if unknown:
+        raise LoaderError(
+            "INVALID_CONFIG",
+            f"{label}: pipeline.yaml names sample(s) not in the matrix: {', '.join(unknown[:5])}",
+        )
+    excluded = set(cfg_study.exclude_samples)
+    if cfg_study.include_samples:
+        excluded |= present - set(cfg_study.include_samples)
+    return sorted(excluded)
+
+
+def plan_download(download: Download, config: PipelineConfig, runlog: RunLog) -> list[ExperimentPlan]:
+    plans = []
+    diseases = known_diseases()
+    in_download = {e.accession for e in download.experiments}
+    for files in download.experiments:
+        acc = files.accession
+        label = f"{download.label}:{files.matrix.member}"
+        with runlog.step("validate_metadata", study_accession_code=acc) as rec:
+            header = read_header(files.matrix.open, label)
+            samples = _check_samples(download, acc, header, label)
+            study_cfg = config.study(acc)
+            excluded = _excluded(study_cfg, header, label)
+            disease = config.disease_for(acc)
+            if disease and disease not in diseases:
+                raise LoaderError(
+                    "UNKNOWN_DISEASE",
+                    f"{label}: disease {disease!r} is not in seeds/disease_labels.csv ({', '.join(sorted(diseases))})",
+                )
+            rec.rows_read = len(samples)
+            rec.context.update({"file_name": files.matrix.name, "n_samples": len(header.samples)})
+        with runlog.step("hash_file", study_accession_code=acc) as rec:
+            file_hash = files.matrix.sha256()
+            batch_id = make_batch_id(acc, file_hash, files.matrix.size)
+            rec.batch_id = batch_id
+            rec.rows_read = files.matrix.size
+            rec.context.update({"file_name": files.matrix.name, "file_hash": file_hash, "file_size": files.matrix.size})
+        plans.append(
+            ExperimentPlan(
+                files=files,
+                header=header,
+                file_hash=file_hash,
+                batch_id=batch_id,
+                experiment=download.metadata["experiments"][acc],
+                samples=samples,
+                excluded=excluded,
+                disease=disease,
+            )
+        )
+    for acc in config.studies_for_path(download.path):
+        if acc not in in_download:
+            raise LoaderError(
+                "UNKNOWN_STUDY",
+                f"{download.label}: pipeline.yaml points study {acc} at this download, which holds "
+                f"{', '.join(sorted(in_download))}",
+            )
+    return plans
+
+
+def _stream_expression(
+    warehouse: Warehouse,
+    plan: ExperimentPlan,
+    config: PipelineConfig,
+    label: str,
+    show_progress: bool,
+) -> tuple[MatrixStats, int]:
+    stats = MatrixStats()
+    samples = pa.array(plan.header.samples, type=pa.string())
+    constants = {
+        "study_accession_code": plan.files.accession,
+        "batch_id": plan.batch_id,
+        "file_name": plan.files.matrix.name,
+        "file_hash": plan.file_hash,
+    }
+    written = 0
+    bar = tqdm(
+        total=plan.files.matrix.size,
+        unit="B",
+        unit_scale=True,
+        desc=f"load {plan.files.accession}",
+        disable=not (show_progress and sys.stderr.isatty()),
+        leave=False,
+    )
+    try:
+        for chunk in iter_chunks(plan.files.matrix.open, plan.header, label, block_bytes=config.chunk_bytes):
+            check_chunk(chunk, stats, label)
+            if stats.n_nonfinite and config.nan_policy == "reject":
+                line, col = stats.first_nonfinite or (0, 0)
+                raise LoaderError(
+                    "NON_FINITE_VALUE",
+                    f"{label}: line {line} column {col + 2} ({plan.header.samples[col]}) is empty, NaN or "
+                    "Inf; fix the file or set `nan_policy: skip` in pipeline.yaml",
+                )
+            rows = melt(chunk, samples)
+            if config.nan_policy == "skip" and not np.isfinite(chunk.values).all():
+                rows = rows.filter(pc.is_finite(rows.column("expression_value")).fill_null(False))
+            written += warehouse.insert_expression(rows, constants)
+            bar.update(int(plan.files.matrix.size * chunk.values.shape[0] / max(1, _estimate_rows(plan))))
+    finally:
+        bar.close()
+    if stats.n_genes == 0:
+        raise LoaderError("HEADER_ONLY", f"{label}: the header is there but no gene rows follow")
+    return stats, written
+
+
+def _estimate_rows(plan: ExperimentPlan) -> int:
+    return max(1, plan.files.matrix.size // max(1, 12 * (len(plan.header.samples) + 1)))
+
+
+def _stage_metadata(warehouse: Warehouse, plan: ExperimentPlan, download: Download) -> int:
+    acc = plan.files.accession
+    bid = plan.batch_id
+    for table in (DOWNLOADS, EXPERIMENTS, SAMPLES, SAMPLE_ATTRIBUTES):
+        warehouse.execute(f"DELETE FROM {table.qualified} WHERE batch_id = ?", (bid,))
+    warehouse.insert_rows(DOWNLOADS, [{"batch_id": bid, **download_row(download.metadata), "metadata_hash": download.metadata_sha256}])
+    warehouse.insert_rows(EXPERIMENTS, [{"batch_id": bid, **experiment_row(plan.experiment)}])
+    excluded = set(plan.excluded)
+    sample_rows = [
+        {
+            "batch_id": bid,
+            "study_accession_code": acc,
+            "excluded_by_config": int(s.get("refinebio_accession_code") in excluded),
+            **sample_row(s),
+        }
+        for s in plan.samples
+    ]
+    warehouse.insert_rows(SAMPLES, sample_rows)
+    tsv_attrs: dict[str, list[tuple[str, str]]] = {}
+    if plan.files.metadata_tsv is not None:
+        try:
+            _, tsv_attrs = parse_metadata_tsv(plan.files.metadata_tsv.read_bytes())
+        except (UnicodeDecodeError, csv.Error):
+            tsv_attrs = {}
+    attr_rows = []
+    for s in plan.samples:
+        code = s.get("refinebio_accession_code")
+        pairs = annotation_attributes(s)
+        seen = set(pairs)
+        pairs += [p for p in tsv_attrs.get(code, []) if p not in seen]
+        attr_rows += [
+            {
+                "batch_id": bid,
+                "sample_accession_code": code,
+                "attribute_key": k,
+                "attribute_value": v,
+                "attribute_text": f"{k}: {v}",
+            }
+            for k, v in pairs
+        ]
+    warehouse.insert_rows(SAMPLE_ATTRIBUTES, attr_rows)
+    return len(sample_rows) + len(attr_rows) + 2
+
+
+def _registry_state(warehouse: Warehouse, batch_id: str) -> tuple[Any, ...] | None:
+    rows = warehouse.query(
+        "SELECT status, is_current, metadata_hash FROM staging.batch_registry WHERE batch_id = ?", (batch_id,)
+    )
+    return rows[0] if rows else None
+
+
+def _load_plan(
+    warehouse: Warehouse,
+    plan: ExperimentPlan,
+    download: Download,
+    config: PipelineConfig,
+    runlog: RunLog,
+    show_progress: bool,
+) -> BatchResult:
+    acc = plan.files.accession
+    label = f"{download.label}:{plan.files.matrix.member}"
+    result = BatchResult(study_accession_code=acc, batch_id=plan.batch_id, action="loaded")
+    warehouse.lock_study(acc)
+    state = _registry_state(warehouse, plan.batch_id)
+    context = {
+        "file_name": plan.files.matrix.name,
+        "file_hash": plan.file_hash,
+        "download": str(download.path),
+        "metadata_hash": download.metadata_sha256,
+        "config_snapshot": {
+            "sha256": hashlib.sha256(config.raw_text.encode()).hexdigest(),
+            "source": str(config.source) if config.source else None,
+            "yaml": config.raw_text,
+        },
+        "environment": environment_info(),
+    }
+    if state and state[0] == "COMPLETE" and state[1] == 1:
+        if state[2] == download.metadata_sha256:
+            with runlog.step("skip_loaded_batch", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+                rec.status = "SKIPPED"
+                rec.rows_written = 0
+                rec.context.update(context | {"reason": "same file already loaded; nothing written"})
+                rec.finish("SKIPPED")
+            result.action = "skipped"
+            return result
+        with runlog.step("refresh_metadata", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+            rec.rows_written = _stage_metadata(warehouse, plan, download)
+            warehouse.execute(
+                "UPDATE staging.batch_registry SET metadata_hash = ? WHERE batch_id = ?",
+                (download.metadata_sha256, plan.batch_id),
+            )
+            rec.context.update(context)
+        result.action = "metadata_refreshed"
+        return result
+
+    with runlog.step("stage_expression", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+        warehouse.execute("DELETE FROM staging.expression_rows WHERE batch_id = ?", (plan.batch_id,))
+        stats, written = _stream_expression(warehouse, plan, config, label, show_progress)
+        rec.rows_read = stats.n_values
+        rec.rows_written = written
+        rec.context.update(context | {"n_genes": stats.n_genes, "n_samples": len(plan.header.samples)})
+    with runlog.step("detect_units", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+        decision = detect_units(
+            config.study(acc).units,
+            plan.experiment.get("technology"),
+            download.metadata.get("quantile_normalized"),
+            stats,
+            label,
+        )
+        rec.context.update({"unit_tag": decision.unit_tag, "source": decision.source, "reason": decision.reason})
+    with runlog.step("stage_metadata", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+        rec.rows_written = _stage_metadata(warehouse, plan, download)
+        rec.context.update(context)
+    with runlog.step("register_batch", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+        now = utcnow()
+        previous = [
+            r[0]
+            for r in warehouse.query(
+                "SELECT batch_id FROM staging.batch_registry WHERE study_accession_code = ? AND is_current = 1 "
+                "AND batch_id <> ?",
+                (acc, plan.batch_id),
+            )
+        ]
+        for old in previous:
+            warehouse.execute(
+                "UPDATE staging.batch_registry SET is_current = 0, status = 'SUPERSEDED', superseded_at = ?, "
+                "superseded_by = ? WHERE batch_id = ?",
+                (now, plan.batch_id, old),
+            )
+            warehouse.execute("DELETE FROM staging.expression_rows WHERE batch_id = ?", (old,))
+        warehouse.execute("DELETE FROM staging.batch_registry WHERE batch_id = ?", (plan.batch_id,))
+        sums = stats.column_sums if stats.column_sums is not None else np.zeros(1)
+        warehouse.insert_rows(
+            BATCH_REGISTRY,
+            [
+                {
+                    "batch_id": plan.batch_id,
+                    "study_accession_code": acc,
+                    "file_name": plan.files.matrix.name,
+                    "file_hash": plan.file_hash,
+                    "file_size": plan.files.matrix.size,
+                    "metadata_hash": download.metadata_sha256,
+                    "download_path": str(download.path),
+                    "status": "COMPLETE",
+                    "is_current": 1,
+                    "n_genes": stats.n_genes,
+                    "n_samples": len(plan.header.samples),
+                    "n_rows": written,
+                    "n_values_skipped": stats.n_values - written,
+                    "unit_tag": decision.unit_tag,
+                    "unit_source": decision.source,
+                    "unit_reason": decision.reason,
+                    "configured_units": config.study(acc).units,
+                    "disease_label": plan.disease,
+                    "excluded_samples": json.dumps(plan.excluded),
+                    "min_value": stats.min_value,
+                    "max_value": stats.max_value,
+                    "zero_fraction": stats.zero_fraction,
+                    "integer_fraction": stats.integer_fraction,
+                    "library_size_min": float(np.min(sums)),
+                    "library_size_max": float(np.max(sums)),
+                    "run_id": runlog.run_id,
+                    "loaded_at": now,
+                    "superseded_at": None,
+                    "superseded_by": None,
+                }
+            ],
+        )
+        rec.rows_written = 1
+        rec.context.update({"superseded": previous, "unit_tag": decision.unit_tag})
+    result.n_genes = stats.n_genes
+    result.n_samples = len(plan.header.samples)
+    result.n_rows = written
+    result.unit_tag = decision.unit_tag
+    result.superseded = previous
+    return result
+
+
+def load_download(
+    warehouse: Warehouse,
+    path: Path,
+    config: PipelineConfig,
+    runlog: RunLog,
+    show_progress: bool = True,
+) -> list[BatchResult]:
+    """Load one download atomically; raises LoaderError (after rollback) on bad input."""
+    try:
+        with runlog.step("open_download") as rec:
+            download = open_download(Path(path))
+            rec.context.update({"download": str(path), "metadata_hash": download.metadata_sha256})
+            rec.rows_read = len(download.experiments)
+        plans = plan_download(download, config, runlog)
+        warehouse.begin()
+        try:
+            results = [_load_plan(warehouse, plan, download, config, runlog, show_progress) for plan in plans]
+            if any(r.action != "skipped" for r in results):
+                with runlog.step("match_illness_rules") as rec:
+                    rec.rows_written = illness.refresh_rule_matches(warehouse)
+            runlog.flush(warehouse)
+            warehouse.commit()
+        except BaseException:
+            warehouse.rollback()
+            raise
+    except LoaderError as exc:
+        runlog.finding(exc.name, "ERROR", exc.message)
+        try:
+            warehouse.begin()
+            runlog.flush(warehouse)
+            warehouse.commit()
+        except Exception:  # noqa: BLE001 - logging must not hide the user's error
+            warehouse.rollback()
+        raise
+    return results

@@ -1,0 +1,249 @@
+"""Tables owned by the loader (staging.*, meta logs), defined once for every engine.
+
+dbt reads these as sources; the SQL Server DDL for DBAs is rendered from here into
+``stored_procedures/00_tables.sql`` (a test fails when that file is stale).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TYPES: dict[str, dict[str, str]] = {
+    "duckdb": {
+        "id": "VARCHAR",
+        "code": "VARCHAR",
+        "name": "VARCHAR",
+        "text": "VARCHAR",
+        "hash": "VARCHAR",
+        "bigint": "BIGINT",
+        "int": "INTEGER",
+        "double": "DOUBLE",
+        "flag": "SMALLINT",
+        "ts": "TIMESTAMP",
+    },
+    "postgres": {
+        "id": "VARCHAR(100)",
+        "code": "VARCHAR(64)",
+        "name": "VARCHAR(400)",
+        "text": "TEXT",
+        "hash": "CHAR(64)",
+        "bigint": "BIGINT",
+        "int": "INTEGER",
+        "double": "DOUBLE PRECISION",
+        "flag": "SMALLINT",
+        "ts": "TIMESTAMP",
+    },
+    "sqlserver": {
+        "id": "VARCHAR(100)",
+        "code": "VARCHAR(64)",
+        "name": "NVARCHAR(400)",
+        "text": "NVARCHAR(MAX)",
+        "hash": "CHAR(64)",
+        "bigint": "BIGINT",
+        "int": "INT",
+        "double": "FLOAT(53)",
+        "flag": "BIT",
+        "ts": "DATETIME2",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str, bool], ...]  # (name, logical type, not null)
+    primary_key: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c[0] for c in self.columns]
+
+
+def _cols(spec: str) -> tuple[tuple[str, str, bool], ...]:
+    out = []
+    for item in spec.split(","):
+        parts = item.split()
+        out.append((parts[0], parts[1], len(parts) > 2 and parts[2] == "notnull"))
+    return tuple(out)
+
+
+SAMPLE_TEXT_COLUMNS = (
+    "refinebio_title,refinebio_platform,refinebio_organism,refinebio_processed,"
+    "refinebio_processor_name,refinebio_processor_version,refinebio_processor_id,"
+    "refinebio_disease,refinebio_disease_stage,refinebio_subject,refinebio_specimen_part,"
+    "refinebio_cell_line,refinebio_treatment,refinebio_compound,refinebio_time,refinebio_sex,"
+    "refinebio_age,refinebio_race,refinebio_genetic_information,refinebio_developmental_stage,"
+    "refinebio_source_database,refinebio_source_archive_url,refinebio_annotations"
+)
+
+EXPRESSION_ROWS = Table(
+    "staging",
+    "expression_rows",
+    _cols(
+        "study_accession_code id notnull, batch_id code notnull, gene_id id notnull, "
+        "sample_accession_code id notnull, expression_value double notnull, line_no bigint, "
+        "file_name name, file_hash hash"
+    ),
+    primary_key=("batch_id", "gene_id", "sample_accession_code"),
+    description="Melted expression matrix rows, one per (batch, gene, sample).",
+)
+
+BATCH_REGISTRY = Table(
+    "staging",
+    "batch_registry",
+    _cols(
+        "batch_id code notnull, study_accession_code id notnull, file_name name notnull, "
+        "file_hash hash notnull, file_size bigint notnull, metadata_hash hash notnull, "
+        "download_path text, status code notnull, is_current flag notnull, "
+        "n_genes bigint notnull, n_samples int notnull, n_rows bigint notnull, n_values_skipped bigint notnull, "
+        "unit_tag code notnull, unit_source code notnull, unit_reason text, "
+        "configured_units code, disease_label code, excluded_samples text, "
+        "min_value double, max_value double, zero_fraction double, integer_fraction double, "
+        "library_size_min double, library_size_max double, "
+        "run_id code notnull, loaded_at ts notnull, superseded_at ts, superseded_by code"
+    ),
+    primary_key=("batch_id",),
+    description="One row per loaded matrix file; is_current marks the batch facts come from.",
+)
+
+DOWNLOADS = Table(
+    "staging",
+    "refinebio_downloads",
+    _cols(
+        "batch_id code notnull, aggregate_by code, scale_by code, created_at code, "
+        "num_experiments code, num_samples code, quantile_normalized code, quant_sf_only code, "
+        "ks_statistic code, ks_pvalue code, ks_warning text, metadata_hash hash"
+    ),
+    primary_key=("batch_id",),
+    description="Download-level fields of aggregated_metadata.json (QC for the whole download).",
+)
+
+EXPERIMENTS = Table(
+    "staging",
+    "refinebio_experiments",
+    _cols(
+        "batch_id code notnull, accession_code id notnull, title text, description text, "
+        "technology code, organisms text, pubmed_id code, publication_title text, "
+        "publication_doi text, has_publication code, source_first_published code, "
+        "source_last_modified code, submitter_institution text, protocol_description text, "
+        "sample_accession_codes text"
+    ),
+    primary_key=("batch_id", "accession_code"),
+    description="Experiment objects of aggregated_metadata.json, one per batch.",
+)
+
+SAMPLES = Table(
+    "staging",
+    "refinebio_samples",
+    _cols(
+        "batch_id code notnull, study_accession_code id notnull, "
+        "refinebio_accession_code id notnull, excluded_by_config flag notnull, "
+        + ", ".join(f"{c} text" for c in SAMPLE_TEXT_COLUMNS.split(","))
+    ),
+    primary_key=("batch_id", "refinebio_accession_code"),
+    description="Every refine.bio sample field (as text) of the samples in a batch's matrix.",
+)
+
+SAMPLE_ATTRIBUTES = Table(
+    "staging",
+    "refinebio_sample_attributes",
+    _cols(
+        "batch_id code notnull, sample_accession_code id notnull, attribute_key name notnull, "
+        "attribute_value text notnull, attribute_text text notnull"
+    ),
+    description="Submitter annotations flattened to key/value (attribute_text = 'key: value').",
+)
+
+RULE_MATCHES = Table(
+    "staging",
+    "illness_rule_matches",
+    _cols(
+        "sample_accession_code id notnull, rule_id code notnull, source_field name notnull, "
+        "matched_text text, rules_fingerprint hash notnull"
+    ),
+    description="Which illness rule pattern matches which sample's named field (regex evaluated once, in Python).",
+)
+
+RULES_APPLIED = Table(
+    "staging",
+    "illness_rules_applied",
+    _cols(
+        "rule_id code notnull, source_field name notnull, pattern text notnull, "
+        "rules_fingerprint hash notnull, applied_at ts notnull"
+    ),
+    primary_key=("rule_id",),
+    description="The rule set the last matching run used (a dbt test compares it to the seed).",
+)
+
+PROCESS_LOG = Table(
+    "meta",
+    "meta_etl_process_log",
+    _cols(
+        "run_id code notnull, batch_id code, study_accession_code id, step name notnull, "
+        "status code notnull, attempt int notnull, started_at ts notnull, ended_at ts, "
+        "rows_read bigint, rows_written bigint, error_code int, error_message text, "
+        "context_json text"
+    ),
+    description="One row per ETL step: loader, dbt build, scoring, aggregator and procedures.",
+)
+
+VALIDATION_LOG = Table(
+    "meta",
+    "meta_data_validation_log",
+    _cols(
+        "run_id code, batch_id code, study_key int, validation_code name notnull, "
+        "severity code notnull, details text, created_at ts notnull"
+    ),
+    description="Validation findings: rejected input, QC flags, override conflicts, aggregator refusals.",
+)
+
+TABLES: tuple[Table, ...] = (
+    EXPRESSION_ROWS,
+    BATCH_REGISTRY,
+    DOWNLOADS,
+    EXPERIMENTS,
+    SAMPLES,
+    SAMPLE_ATTRIBUTES,
+    RULE_MATCHES,
+    RULES_APPLIED,
+    PROCESS_LOG,
+    VALIDATION_LOG,
+)
+
+SCHEMAS = ("staging", "dim", "fact", "meta", "analytics")
+
+
+def create_table_sql(table: Table, dialect: str, with_primary_key: bool = True) -> str:
+    types = TYPES[dialect]
+    cols = [
+        f"    {name} {types[kind]}{' NOT NULL' if notnull else ''}" for name, kind, notnull in table.columns
+    ]
+    if with_primary_key and table.primary_key:
+        cols.append(f"    PRIMARY KEY ({', '.join(table.primary_key)})")
+    body = ",\n".join(cols)
+    if dialect == "sqlserver":
+        return (
+            f"IF OBJECT_ID(N'{table.qualified}', N'U') IS NULL\n"
+            f"CREATE TABLE {table.qualified} (\n{body}\n);"
+        )
+    return f"CREATE TABLE IF NOT EXISTS {table.qualified} (\n{body}\n);"
+
+
+def create_schema_sql(schema: str, dialect: str) -> str:
+    if dialect == "sqlserver":
+        return f"IF SCHEMA_ID(N'{schema}') IS NULL EXEC(N'CREATE SCHEMA {schema}');"
+    return f"CREATE SCHEMA IF NOT EXISTS {schema};"
+
+
+def ddl(dialect: str, primary_keys: bool = True) -> list[str]:
+    stmts = [create_schema_sql(s, dialect) for s in SCHEMAS]
+    for table in TABLES:
+        pk = primary_keys or table is not EXPRESSION_ROWS
+        stmts.append(create_table_sql(table, dialect, with_primary_key=pk))
+    return stmts

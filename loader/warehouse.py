@@ -1,0 +1,268 @@
+"""Connections to the warehouse targets and their native bulk paths.
+
+One small interface (execute / query / transactions / bulk insert) implemented per
+engine: DuckDB (Arrow insert), PostgreSQL (``COPY`` via psycopg 3) and SQL Server (bulk
+copy).  SQL in the loader is written with ``?`` placeholders; drivers that want ``%s``
+get it translated here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from loader import schema
+from loader.errors import GenepairError
+from loader.schema import Table
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("duckdb", "postgres", "sqlserver")
+
+
+class WarehouseError(Exception):
+    """A target cannot be reached or used (not a user input problem)."""
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get("GENEPAIR_DUCKDB_PATH", PROJECT_ROOT / "warehouse.duckdb")).resolve()
+
+
+def default_target() -> str:
+    return os.environ.get("GENEPAIR_TARGET", "duckdb")
+
+
+class Warehouse:
+    dialect: str = ""
+
+    # -- basic SQL -------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - nothing to roll back
+            pass
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def lock_study(self, study: str) -> None:
+        """Serialise loads of one study across processes (inside a transaction)."""
+
+    # -- bulk paths ------------------------------------------------------------------
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        raise NotImplementedError
+
+    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
+        """Append melted rows; constants fill study/batch/file columns."""
+        raise NotImplementedError
+
+    def insert_rows(self, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+        rows = list(rows)
+        if not rows:
+            return 0
+        cols = table.column_names
+        types = {name: _arrow_type(kind) for name, kind, _ in table.columns}
+        data = pa.table({c: pa.array([r.get(c) for r in rows], type=types[c]) for c in cols})
+        return self.insert_arrow(table, data)
+
+    def ensure_schema(self) -> None:
+        for stmt in schema.ddl(self.dialect, primary_keys=self.dialect != "duckdb"):
+            self.execute(stmt)
+
+    def table_exists(self, qualified: str) -> bool:
+        sch, name = qualified.split(".")
+        rows = self.query(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (sch, name),
+        )
+        return bool(rows[0][0])
+
+
+def _arrow_type(kind: str) -> pa.DataType:
+    return {
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "flag": pa.int16(),
+        "ts": pa.timestamp("us"),
+    }.get(kind, pa.string())
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, path: Path | None = None, memory_limit: str = "1GB", wait_s: float = 60.0) -> None:
+        import duckdb
+
+        self.path = Path(path) if path else duckdb_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"cannot open {self.path}: {exc}. Another process (dbt, the loader) holds "
+                        "it; DuckDB allows one writer at a time"
+                    ) from None
+                time.sleep(0.5)
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        self.con.register("_genepair_rows", data)
+        try:
+            cols = ", ".join(data.column_names)
+            self.con.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM _genepair_rows")
+        finally:
+            self.con.unregister("_genepair_rows")
+        return data.num_rows
+
+    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
+        self.con.register("_genepair_chunk", chunk)
+        try:
+            self.con.execute(
+                "INSERT INTO staging.expression_rows (study_accession_code, batch_id, gene_id, "
+                "sample_accession_code, expression_value, line_no, file_name, file_hash) "
+                "SELECT ?, ?, gene_id, sample_accession_code, expression_value, line_no, ?, ? "
+                "FROM _genepair_chunk",
+                [
+                    constants["study_accession_code"],
+                    constants["batch_id"],
+                    constants["file_name"],
+                    constants["file_hash"],
+                ],
+            )
+        finally:
+            self.con.unregister("_genepair_chunk")
+        return chunk.num_rows
+
+
+class PostgresWarehouse(Warehouse):
+    """PostgreSQL through psycopg 3; connection from the standard PG* variables."""
+
+    dialect = "postgres"
+
+    def __init__(self, dsn: str | None = None) -> None:
+        import psycopg
+
+        try:
+            self.con = psycopg.connect(dsn or "", autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise WarehouseError(
+                f"cannot connect to PostgreSQL ({exc}); set PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE"
+            ) from None
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(self._sql(sql), list(params) or None)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(self._sql(sql), list(params) or None).fetchall()
+
+    def begin(self) -> None:
+        self.con.execute("BEGIN")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def lock_study(self, study: str) -> None:
+        self.con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"genepair:{study}"])
+
+    def _copy_csv(self, qualified: str, columns: list[str], data: pa.Table) -> int:
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            data,
+            buf,
+            write_options=pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
+        )
+        sql = f"COPY {qualified} ({', '.join(columns)}) FROM STDIN (FORMAT text)"
+        with self.con.cursor() as cur, cur.copy(sql) as copy:
+            view = buf.getbuffer()
+            step = 8 << 20
+            for start in range(0, len(view), step):
+                copy.write(view[start : start + step])
+        return data.num_rows
+
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        return self._copy_text_safe(table.qualified, data)
+
+    def _copy_text_safe(self, qualified: str, data: pa.Table) -> int:
+        """COPY text for arbitrary strings: escape backslash, tab, newline; NULL as \\N."""
+        buf = io.StringIO()
+        cols = [c.to_pylist() for c in data.columns]
+        for row in zip(*cols, strict=True):
+            buf.write("\t".join(_pg_text(v) for v in row))
+            buf.write("\n")
+        sql = f"COPY {qualified} ({', '.join(data.column_names)}) FROM STDIN (FORMAT text)"
+        with self.con.cursor() as cur, cur.copy(sql) as copy:
+            copy.write(buf.getvalue())
+        return data.num_rows
+
+    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
+        n = chunk.num_rows
+        full = pa.table(
+            {
+                "study_accession_code": pa.repeat(constants["study_accession_code"], n),
+                "batch_id": pa.repeat(constants["batch_id"], n),
+                "gene_id": chunk.column("gene_id").cast(pa.string()),
+                "sample_accession_code": chunk.column("sample_accession_code").cast(pa.string()),
+                "expression_value": chunk.column("expression_value"),
+                "line_no": chunk.column("line_no"),
+                "file_name": pa.repeat(constants["file_name"], n),
+                "file_hash": pa.repeat(constants["file_hash"], n),
+            }
+        )
+        return self._copy_csv("staging.expression_rows", full.column_names, full)
+
+
+def _pg_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def connect(target: str | None = None) -> Warehouse:
+    target = target or default_target()
+    if target == "duckdb":
+        return DuckDBWarehouse()
+    if target == "postgres":
+        return PostgresWarehouse()
+    if target == "sqlserver":
+        from loader.sqlserver import SqlServerWarehouse
+
+        return SqlServerWarehouse()
+    raise GenepairError("INVALID_CONFIG", f"unknown target {target!r}; use one of {', '.join(TARGETS)}")

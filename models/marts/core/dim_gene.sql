@@ -1,0 +1,88 @@
+{{ config(
+    materialized='incremental',
+    unique_key='gene_id',
+    incremental_strategy='delete+insert',
+    full_refresh=false,
+    on_schema_change='fail'
+) }}
+{#- Genes seen in any current batch. Only new genes and genes whose symbol changed are
+    written on an incremental run; keys are stable forever (pair ids are built from them). -#}
+with expression_rows as (
+    select * from {{ ref('stg_refinebio__expression_rows') }}
+),
+
+symbols as (
+    select * from {{ ref('gene_symbols') }}
+),
+
+genes as (
+    select distinct gene_id
+    from expression_rows
+),
+
+annotated as (
+    select
+        genes.gene_id,
+        symbols.gene_symbol,
+        symbols.gene_name
+    from genes
+    left join symbols
+        on genes.gene_id = symbols.gene_id
+),
+
+existing as (
+    {% if is_incremental() %}
+        select
+            gene_id,
+            gene_key,
+            gene_symbol,
+            etl_created_date
+        from {{ this }}
+    {% else %}
+        select
+            gene_id,
+            cast(null as {{ gp_type('int') }}) as gene_key,
+            cast(null as {{ gp_type('string') }}) as gene_symbol,
+            cast(null as {{ gp_type('timestamp') }}) as etl_created_date
+        from genes
+        where 1 = 0
+    {% endif %}
+),
+
+changed as (
+    select
+        annotated.gene_id,
+        annotated.gene_symbol,
+        annotated.gene_name,
+        existing.gene_key as existing_key,
+        existing.etl_created_date as existing_created
+    from annotated
+    left join existing
+        on annotated.gene_id = existing.gene_id
+    where
+        existing.gene_key is null
+        or coalesce(existing.gene_symbol, '') <> coalesce(annotated.gene_symbol, '')
+),
+
+new_members as (
+    select
+        gene_id,
+        {{ gp_new_keys('gene_key', 'gene_id') }} as gene_key
+    from changed
+    where existing_key is null
+),
+
+final as (
+    select
+        cast(coalesce(changed.existing_key, new_members.gene_key) as {{ gp_type('int') }}) as gene_key,
+        cast(changed.gene_id as {{ gp_type('string') }}) as gene_id,
+        cast(changed.gene_symbol as {{ gp_type('string') }}) as gene_symbol,
+        cast(changed.gene_name as {{ gp_type('string') }}) as gene_name,
+        cast(coalesce(changed.existing_created, {{ gp_now() }}) as {{ gp_type('timestamp') }}) as etl_created_date,
+        cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_updated_date
+    from changed
+    left join new_members
+        on changed.gene_id = new_members.gene_id
+)
+
+select * from final
