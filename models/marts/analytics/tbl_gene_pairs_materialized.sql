@@ -1,0 +1,32 @@
+{{ config(materialized='table') }}
+{#- Candidate pairs: every pair (a < b by gene_key) among the candidate genes. -#}
+with candidates as (
+    select * from {{ ref('int_candidate_genes') }}
+),
+
+dim_gene as (
+    select * from {{ ref('dim_gene') }}
+),
+
+keyed as (
+    select
+        dim_gene.gene_key,
+        candidates.candidate_rank,
+        candidates.selection_method
+    from candidates
+    inner join dim_gene
+        on candidates.gene_id = dim_gene.gene_id
+),
+
+final as (
+    select
+        cast(gene_a.gene_key as {{ gp_type('int') }}) as genea_key,
+        cast(gene_b.gene_key as {{ gp_type('int') }}) as geneb_key,
+        cast({{ dbt.concat(['gene_a.gene_key', "'_'", 'gene_b.gene_key']) }} as {{ gp_type('string') }}) as pair_natural_key,
+        cast(gene_a.selection_method as {{ gp_type('string') }}) as selection_method
+    from keyed as gene_a
+    inner join keyed as gene_b
+        on gene_a.gene_key < gene_b.gene_key
+)
+
+select * from final
