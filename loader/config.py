@@ -83,7 +83,7 @@ class PipelineConfig:
                 continue
             pattern = str(base / study.path) if not Path(study.path).is_absolute() else study.path
             matches = sorted(glob.glob(pattern)) or [pattern]
-            out.extend(Path(m) for m in matches)
+            out.extend(Path(m) for m in matches if Path(m) not in out)
         return out
 
     def studies_for_path(self, path: Path) -> list[str]:

@@ -1,0 +1,291 @@
+"""`genepair` command line (SPEC §9).
+
+Exit codes: 0 success, 2 usage error, 3 input rejected by validation (nothing changed),
+1 anything else. A rejection's first stderr line is ``error <CODE> <NAME>: …``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from loader.errors import GenepairError, catalogue_markdown
+from loader.warehouse import TARGETS, WarehouseError, default_target
+
+TARGET_OPTION = click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    default=None,
+    help="Warehouse target (default: $GENEPAIR_TARGET, else duckdb).",
+)
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="pipeline.yaml (default: ./pipeline.yaml when present).",
+)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GenepairError as exc:
+            click.echo(exc.line(), err=True)
+            sys.exit(exc.exit_code)
+        except WarehouseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _target(target: str | None) -> str:
+    return target or default_target()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Mirror the JSON logs to stderr.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Gene-pair warehouse: load refine.bio downloads, build the dbt warehouse, score pairs."""
+    from loader.runlog import configure_logging
+
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    configure_logging(verbose)
+
+
+def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]:
+    from loader.config import load_config
+    from loader.pipeline import load_download
+    from loader.runlog import RunLog
+    from loader.warehouse import connect
+
+    config = load_config(config_path)
+    paths = list(paths) or config.study_paths()
+    if not paths:
+        raise click.UsageError("give one or more download paths, or a pipeline.yaml with study paths")
+    warehouse = connect(target)
+    results = []
+    try:
+        warehouse.ensure_schema()
+        for path in paths:
+            runlog = RunLog()
+            for res in load_download(warehouse, path, config, runlog):
+                results.append(res)
+                verb = {"loaded": "loaded", "skipped": "already loaded, nothing written",
+                        "metadata_refreshed": "metadata refreshed"}[res.action]
+                detail = f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}" if res.action == "loaded" else ""
+                superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
+                click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
+    finally:
+        warehouse.close()
+    return results
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def load(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -> None:
+    """Load refine.bio downloads (folders or .zip) into staging."""
+    _load(list(paths), _target(target), config_path)
+
+
+def _refresh_rules(target: str) -> int:
+    from loader import illness
+    from loader.runlog import RunLog
+    from loader.warehouse import connect
+
+    warehouse = connect(target)
+    try:
+        warehouse.ensure_schema()
+        runlog = RunLog()
+        warehouse.begin()
+        try:
+            with runlog.step("match_illness_rules") as rec:
+                rec.rows_written = illness.refresh_rule_matches(warehouse)
+            runlog.flush(warehouse)
+            warehouse.commit()
+        except BaseException:
+            warehouse.rollback()
+            raise
+        return rec.rows_written or 0
+    finally:
+        warehouse.close()
+
+
+def _log_step(target: str, step: str, status: str, started: float, context: dict[str, Any], error: str | None = None) -> None:
+    from loader.runlog import RunLog
+    from loader.warehouse import connect
+
+    runlog = RunLog()
+    rec = None
+    try:
+        with runlog.step(step) as rec:
+            rec.context.update(context)
+            rec.context["seconds"] = round(time.perf_counter() - started, 3)
+            if status != "SUCCESS":
+                rec.error_message = error
+                rec.finish(status)
+    except Exception:  # noqa: BLE001
+        pass
+    warehouse = connect(target)
+    try:
+        warehouse.begin()
+        runlog.flush(warehouse)
+        warehouse.commit()
+    finally:
+        warehouse.close()
+
+
+def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = (), quiet: bool = False) -> int:
+    from loader.config import load_config
+    from loader.dbt_runner import run_dbt
+
+    config = load_config(config_path)
+    started = time.perf_counter()
+    _refresh_rules(target)
+    code, summary = run_dbt(["build", *dbt_args], target, config.dbt_vars(), quiet=quiet)
+    _log_step(target, "dbt_build", "SUCCESS" if code == 0 else "FAILED", started, summary,
+              None if code == 0 else f"dbt build exited {code}")
+    if code != 0:
+        if quiet and summary.get("output_tail"):
+            click.echo(summary["output_tail"], err=True)
+        click.echo(f"error: dbt build failed (exit {code}); see the dbt output above and logs/dbt.log", err=True)
+    return code
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def build(dbt_args: tuple[str, ...], target: str | None, config_path: Path | None) -> None:
+    """Re-evaluate illness rules, then `dbt build` (extra args go to dbt, e.g. -s dim_sample)."""
+    code = _build(_target(target), config_path, dbt_args)
+    sys.exit(0 if code == 0 else 1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -> None:
+    """Every step: load the downloads, then build the warehouse."""
+    tgt = _target(target)
+    _load(list(paths), tgt, config_path)
+    code = _build(tgt, config_path)
+    sys.exit(0 if code == 0 else 1)
+
+
+@main.command()
+@TARGET_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def status(target: str | None, as_json: bool) -> None:
+    """Studies, batches, rows and illness coverage in the warehouse."""
+    from loader.status import format_status, warehouse_status
+    from loader.warehouse import connect
+
+    warehouse = connect(_target(target))
+    try:
+        info = warehouse_status(warehouse)
+    finally:
+        warehouse.close()
+    click.echo(json.dumps(info, indent=2, default=str) if as_json else format_status(info))
+
+
+@main.group()
+def disease() -> None:
+    """Study -> disease map (SPEC §6.8)."""
+
+
+@disease.command("set")
+@click.argument("study")
+@click.argument("disease_label")
+@click.option("--actor", default=lambda: os.environ.get("USER", "genepair"), help="Who makes the change.")
+@TARGET_OPTION
+@handle_errors
+def disease_set(study: str, disease_label: str, actor: str, target: str | None) -> None:
+    """Map STUDY to DISEASE_LABEL (closes the active mapping, keeps history)."""
+    from loader.disease import set_disease
+    from loader.warehouse import connect
+
+    warehouse = connect(_target(target))
+    try:
+        result = set_disease(warehouse, study, disease_label, actor)
+    finally:
+        warehouse.close()
+    click.echo(f"{study} -> {result['disease']}" + ("" if result["changed"] else " (unchanged)"))
+
+
+@disease.command("list")
+@click.option("--history", is_flag=True, help="Include closed mappings.")
+@TARGET_OPTION
+@handle_errors
+def disease_list(history: bool, target: str | None) -> None:
+    """Show active mappings (or the whole history)."""
+    from loader.disease import list_mappings
+    from loader.warehouse import connect
+
+    warehouse = connect(_target(target))
+    try:
+        rows = list_mappings(warehouse, history)
+    finally:
+        warehouse.close()
+    for r in rows:
+        click.echo(
+            f"{r['study']:<14}{r['disease']:<14}{'active' if r['is_active'] else 'closed':<8}"
+            f"{r['effective_from']!s:<28}{r['effective_to'] or ''!s:<28}{r['created_by'] or ''}"
+        )
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo_data"), help="Where to write the example downloads.")
+@TARGET_OPTION
+@handle_errors
+def demo(out: Path, target: str | None) -> None:
+    """The main job on example data: generate studies, load, build, print a summary."""
+    from loader.synthetic import write_demo_downloads
+
+    tgt = _target(target)
+    started = time.perf_counter()
+    click.echo(f"generating example refine.bio downloads in {out}/ ...")
+    config_path = write_demo_downloads(out)
+    _load([], tgt, config_path)
+    code = _build(tgt, config_path, quiet=True)
+    if code != 0:
+        sys.exit(1)
+    from loader.status import format_status, warehouse_status
+    from loader.warehouse import connect
+
+    warehouse = connect(tgt)
+    try:
+        click.echo(format_status(warehouse_status(warehouse)))
+    finally:
+        warehouse.close()
+    click.echo(f"demo finished in {time.perf_counter() - started:.1f} s")
+
+
+@main.command()
+def errors() -> None:
+    """Print the catalogue of named error codes."""
+    click.echo(catalogue_markdown())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Run dbt against the same warehouse the loader writes (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from loader.warehouse import PROJECT_ROOT, duckdb_path
+
+
+def ensure_profiles() -> Path:
+    """profiles.yml is git-ignored; create it from profiles.yml.example when missing."""
+    profiles = PROJECT_ROOT / "profiles.yml"
+    if not profiles.exists():
+        shutil.copyfile(PROJECT_ROOT / "profiles.yml.example", profiles)
+    return PROJECT_ROOT
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_env(target: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["GENEPAIR_TARGET"] = target
+    env["GENEPAIR_DUCKDB_PATH"] = str(duckdb_path())
+    env["DBT_PROFILES_DIR"] = str(ensure_profiles())
+    env["DBT_PROJECT_DIR"] = str(PROJECT_ROOT)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def run_dbt(
+    command: list[str],
+    target: str,
+    dbt_vars: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    """Run one dbt command; returns (exit code, summary from run_results.json)."""
+    args = [dbt_executable(), *command, "--target", target]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        args,
+        cwd=PROJECT_ROOT,
+        env=dbt_env(target),
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+        check=False,
+    )
+    summary: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 3), "command": command}
+    results = PROJECT_ROOT / "target" / "run_results.json"
+    if results.exists():
+        try:
+            data = json.loads(results.read_text())
+            statuses: dict[str, int] = {}
+            for res in data.get("results", []):
+                statuses[res.get("status", "?")] = statuses.get(res.get("status", "?"), 0) + 1
+            summary["statuses"] = statuses
+        except (json.JSONDecodeError, OSError):
+            pass
+    if quiet and proc.returncode != 0 and proc.stdout:
+        summary["output_tail"] = proc.stdout[-4000:]
+    return proc.returncode, summary

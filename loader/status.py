@@ -1,0 +1,81 @@
+"""What is in the warehouse: studies, batches, rows and illness coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loader.warehouse import Warehouse
+
+
+def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
+    if not warehouse.table_exists("staging.batch_registry"):
+        return {"studies": [], "batches": {"current": 0, "superseded": 0}, "fact_rows": None, "built": False}
+    studies = [
+        {
+            "study": r[0],
+            "batch_id": r[1],
+            "n_genes": r[2],
+            "n_samples": r[3],
+            "rows": r[4],
+            "unit_tag": r[5],
+            "loaded_at": str(r[6]),
+        }
+        for r in warehouse.query(
+            "SELECT study_accession_code, batch_id, n_genes, n_samples, n_rows, unit_tag, loaded_at "
+            "FROM staging.batch_registry WHERE is_current = 1 ORDER BY study_accession_code"
+        )
+    ]
+    counts = dict(warehouse.query("SELECT status, count(*) FROM staging.batch_registry GROUP BY status"))
+    built = warehouse.table_exists("fact.fact_gene_expression") and warehouse.table_exists("dim.dim_sample")
+    out: dict[str, Any] = {
+        "studies": studies,
+        "batches": {"current": counts.get("COMPLETE", 0), "superseded": counts.get("SUPERSEDED", 0)},
+        "staged_rows": warehouse.query("SELECT count(*) FROM staging.expression_rows")[0][0],
+        "built": built,
+        "fact_rows": None,
+    }
+    if built:
+        out["fact_rows"] = warehouse.query("SELECT count(*) FROM fact.fact_gene_expression")[0][0]
+        coverage = {
+            r[0]: {"samples": r[1], "unknown": r[2], "labels": {}}
+            for r in warehouse.query(
+                "SELECT s.study_accession_code, count(*), "
+                "sum(CASE WHEN i.illness_label = 'UNKNOWN' THEN 1 ELSE 0 END) "
+                "FROM dim.dim_sample d JOIN dim.dim_study s ON s.study_key = d.study_key "
+                "JOIN dim.dim_illness i ON i.illness_key = d.illness_key GROUP BY s.study_accession_code"
+            )
+        }
+        for study, label, n in warehouse.query(
+            "SELECT s.study_accession_code, i.illness_label, count(*) FROM dim.dim_sample d "
+            "JOIN dim.dim_study s ON s.study_key = d.study_key JOIN dim.dim_illness i ON i.illness_key = d.illness_key "
+            "GROUP BY s.study_accession_code, i.illness_label"
+        ):
+            coverage[study]["labels"][label] = n
+        for entry in studies:
+            cov = coverage.get(entry["study"])
+            if cov:
+                entry["illness_coverage"] = round(1 - cov["unknown"] / cov["samples"], 4) if cov["samples"] else None
+                entry["labels"] = dict(sorted(cov["labels"].items()))
+    return out
+
+
+def format_status(status: dict[str, Any]) -> str:
+    lines = []
+    if not status["studies"]:
+        return "warehouse is empty: load a download with `genepair load PATH` (or `genepair demo`)"
+    lines.append(
+        f"{len(status['studies'])} studies, batches: {status['batches']['current']} current / "
+        f"{status['batches']['superseded']} superseded, staged rows: {status['staged_rows']:,}, "
+        f"fact rows: {status['fact_rows']:,}" if status["fact_rows"] is not None else
+        f"{len(status['studies'])} studies loaded, not built yet (run `genepair build`)"
+    )
+    header = f"{'study':<14}{'genes':>8}{'samples':>9}{'rows':>12}  {'unit':<10}{'coverage':>9}  labels"
+    lines.append(header)
+    for s in status["studies"]:
+        cov = s.get("illness_coverage")
+        cov_text = f"{100 * cov:.1f}%" if cov is not None else "-"
+        labels = ", ".join(f"{k} {v}" for k, v in s.get("labels", {}).items())
+        lines.append(
+            f"{s['study']:<14}{s['n_genes']:>8,}{s['n_samples']:>9,}{s['rows']:>12,}  {s['unit_tag']:<10}{cov_text:>9}  {labels}"
+        )
+    return "\n".join(lines)
