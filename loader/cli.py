@@ -85,8 +85,8 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
             for res in load_download(warehouse, path, config, runlog):
                 results.append(res)
                 verb = {"loaded": "loaded", "skipped": "already loaded, nothing written",
-                        "metadata_refreshed": "metadata refreshed"}[res.action]
-                detail = f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}" if res.action == "loaded" else ""
+                        "reloaded": "reloaded (metadata changed)"}[res.action]
+                detail = f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}" if res.action != "skipped" else ""
                 superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
                 click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
     finally:

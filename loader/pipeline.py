@@ -36,7 +36,7 @@ from loader.metadata import (
     parse_metadata_tsv,
     sample_row,
 )
-from loader.runlog import RunLog, environment_info, utcnow
+from loader.runlog import RunLog, environment_info, log_event, utcnow
 from loader.schema import (
     BATCH_REGISTRY,
     DOWNLOADS,
@@ -71,7 +71,7 @@ class ExperimentPlan:
 class BatchResult:
     study_accession_code: str
     batch_id: str
-    action: str  # loaded | skipped | metadata_refreshed
+    action: str  # loaded | skipped | reloaded
     n_genes: int = 0
     n_samples: int = 0
     n_rows: int = 0
@@ -205,6 +205,14 @@ def _stream_expression(
             if config.nan_policy == "skip" and not np.isfinite(chunk.values).all():
                 rows = rows.filter(pc.is_finite(rows.column("expression_value")).fill_null(False))
             written += warehouse.insert_expression(rows, constants)
+            log_event(
+                "chunk_written",
+                study_accession=plan.files.accession,
+                batch_id=plan.batch_id,
+                first_line=chunk.first_line,
+                genes=chunk.values.shape[0],
+                rows_written=written,
+            )
             bar.update(int(plan.files.matrix.size * chunk.values.shape[0] / max(1, _estimate_rows(plan))))
     finally:
         bar.close()
@@ -293,25 +301,17 @@ def _load_plan(
         },
         "environment": environment_info(),
     }
-    if state and state[0] == "COMPLETE" and state[1] == 1:
-        if state[2] == download.metadata_sha256:
-            with runlog.step("skip_loaded_batch", batch_id=plan.batch_id, study_accession_code=acc) as rec:
-                rec.status = "SKIPPED"
-                rec.rows_written = 0
-                rec.context.update(context | {"reason": "same file already loaded; nothing written"})
-                rec.finish("SKIPPED")
-            result.action = "skipped"
-            return result
-        with runlog.step("refresh_metadata", batch_id=plan.batch_id, study_accession_code=acc) as rec:
-            rec.rows_written = _stage_metadata(warehouse, plan, download)
-            warehouse.execute(
-                "UPDATE staging.batch_registry SET metadata_hash = ? WHERE batch_id = ?",
-                (download.metadata_sha256, plan.batch_id),
-            )
-            rec.context.update(context)
-        result.action = "metadata_refreshed"
+    if state and state[0] == "COMPLETE" and state[1] == 1 and state[2] == download.metadata_sha256:
+        with runlog.step("skip_loaded_batch", batch_id=plan.batch_id, study_accession_code=acc) as rec:
+            rec.rows_written = 0
+            rec.context.update(context | {"reason": "same file and metadata already loaded; nothing written"})
+            rec.finish("SKIPPED")
+        result.action = "skipped"
         return result
-
+    if state and state[1] == 1:
+        # same matrix, new metadata: the whole batch is validated and written again
+        # (technology or sample fields may change units and labels)
+        result.action = "reloaded"
     with runlog.step("stage_expression", batch_id=plan.batch_id, study_accession_code=acc) as rec:
         warehouse.execute("DELETE FROM staging.expression_rows WHERE batch_id = ?", (plan.batch_id,))
         stats, written = _stream_expression(warehouse, plan, config, label, show_progress)

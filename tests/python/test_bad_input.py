@@ -1,0 +1,148 @@
+"""Bad input: each case gets its named error (exit 3, first stderr line
+`error <CODE> <NAME>: …`) and leaves the warehouse unchanged; the attempt is logged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, Warehouse
+
+STUDY = "SRP049820"
+TABLES = [
+    "staging.expression_rows",
+    "staging.batch_registry",
+    "staging.refinebio_samples",
+    "staging.refinebio_experiments",
+    "staging.refinebio_sample_attributes",
+    "staging.illness_rule_matches",
+]
+HEADER = "Gene\tSRR1652895\tSRR1652896\tSRR1652897\tSRR1652898\tSRR1652899\n"
+ROWS = [
+    "ENSG00000000003\t1.735\t0.448\t12.5\t35.25\t7.0\n",
+    "ENSG00000000005\t0.173\t0.448\t0.0\t2.125\t3.5\n",
+]
+
+
+def tsv(text: str):
+    def mutate(root: Path) -> None:
+        (root / STUDY / f"{STUDY}.tsv").write_text(text)
+
+    return mutate
+
+
+def meta(change):
+    def mutate(root: Path) -> None:
+        path = root / "aggregated_metadata.json"
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+
+    return mutate
+
+
+def raw_json(payload: bytes):
+    def mutate(root: Path) -> None:
+        (root / "aggregated_metadata.json").write_bytes(payload)
+
+    return mutate
+
+
+def drop_sample(data):
+    del data["samples"]["SRR1652899"]
+
+
+def add_listed_sample(data):
+    data["samples"]["SRR0000001"] = dict(data["samples"]["SRR1652895"], refinebio_accession_code="SRR0000001")
+    data["experiments"][STUDY]["sample_accession_codes"].append("SRR0000001")
+
+
+CASES = {
+    "empty_file": (tsv(""), 53002, "EMPTY_FILE"),
+    "header_only": (tsv(HEADER), 53003, "HEADER_ONLY"),
+    "missing_gene_column": (tsv(HEADER.replace("Gene", "Probe") + ROWS[0]), 53004, "MISSING_GENE_COLUMN"),
+    "too_few_columns": (tsv("Gene\nENSG00000000003\n"), 53005, "TOO_FEW_COLUMNS"),
+    "ragged_row": (tsv(HEADER + ROWS[0] + "ENSG00000000005\t1\t2\n"), 53006, "RAGGED_ROW"),
+    "non_numeric": (tsv(HEADER + ROWS[0].replace("12.5", "twelve")), 53007, "NON_NUMERIC_VALUE"),
+    "duplicate_gene": (tsv(HEADER + ROWS[0] + ROWS[0]), 53008, "DUPLICATE_GENE_ID"),
+    "duplicate_sample": (tsv(HEADER.replace("SRR1652899", "SRR1652898") + ROWS[0]), 53009, "DUPLICATE_SAMPLE_COLUMN"),
+    "nan": (tsv(HEADER + ROWS[0].replace("12.5", "NaN")), 53010, "NON_FINITE_VALUE"),
+    "inf": (tsv(HEADER + ROWS[0].replace("12.5", "inf")), 53010, "NON_FINITE_VALUE"),
+    "empty_cell": (tsv(HEADER + ROWS[0].replace("\t12.5", "\t")), 53010, "NON_FINITE_VALUE"),
+    "column_without_metadata": (meta(drop_sample), 54010, "SOURCE_MISMATCH_SAMPLES"),
+    "metadata_without_column": (meta(add_listed_sample), 54010, "SOURCE_MISMATCH_SAMPLES"),
+    "invalid_json": (raw_json(b'{"experiments": {'), 53012, "INVALID_JSON"),
+    "unreadable_json": (raw_json(b"\x89PNG\r\n\x1a\n\x00\x00"), 53012, "INVALID_JSON"),
+    "species_download": (meta(lambda d: d.update(aggregate_by="SPECIES")), 53014, "UNSUPPORTED_DOWNLOAD"),
+    "unknown_units": (meta(lambda d: d["experiments"][STUDY].update(technology="OTHER")), 54020, "UNIT_UNDETECTED"),
+    "missing_matrix": (lambda root: (root / STUDY / f"{STUDY}.tsv").unlink(), 53013, "MISSING_FILES"),
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Warehouse:
+    wh = Warehouse(tmp_path_factory.mktemp("bad") / "wh")
+    wh.load(FIXTURES / "seed_study")
+    return wh
+
+
+def assert_rejected(wh: Warehouse, proc, code: int, name: str, before) -> None:
+    assert proc.returncode == 3, proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith(f"error {code} {name}: "), first
+    assert "Traceback" not in proc.stderr
+    assert wh.fingerprint(TABLES) == before
+    logged = wh.query(
+        f"select status, error_code from meta.meta_etl_process_log where error_code = {code} order by started_at desc limit 1"
+    )
+    assert logged == [("FAILED", code)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_download_is_rejected_and_changes_nothing(loaded, tmp_path, case):
+    mutate, code, name = CASES[case]
+    root = tmp_path / "download"
+    shutil.copytree(FIXTURES / "seed_study", root)
+    mutate(root)
+    before = loaded.fingerprint(TABLES)
+    proc = loaded.load(root, check=False)
+    assert_rejected(loaded, proc, code, name, before)
+
+
+def test_negative_counts_rejected(loaded, tmp_path):
+    root = tmp_path / "download"
+    shutil.copytree(FIXTURES / "seed_study", root)
+    tsv(HEADER + ROWS[0].replace("12.5", "-3"))(root)
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(f"studies:\n  {STUDY}:\n    units: COUNTS\n")
+    before = loaded.fingerprint(TABLES)
+    proc = loaded.load(root, config=config, check=False)
+    assert_rejected(loaded, proc, 53011, "NEGATIVE_VALUE", before)
+    assert "line 2 column 4 is -3" in proc.stderr
+
+
+def test_zip_without_expected_files(loaded, tmp_path):
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("README.md", "not a refine.bio download")
+    before = loaded.fingerprint(TABLES)
+    proc = loaded.load(archive, check=False)
+    assert_rejected(loaded, proc, 53013, "MISSING_FILES", before)
+
+
+def test_missing_path_and_bad_config_are_named(loaded, tmp_path):
+    proc = loaded.load(tmp_path / "nope", check=False)
+    assert proc.returncode == 3 and proc.stderr.startswith("error 53001 FILE_NOT_FOUND: ")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("studies:\n  X:\n    units: parsecs\n")
+    proc = loaded.load(FIXTURES / "seed_study", config=config, check=False)
+    assert proc.returncode == 3 and proc.stderr.startswith("error 53016 INVALID_CONFIG: ")
+
+
+def test_usage_error_exit_code_is_2(loaded):
+    proc = loaded.cli("load", "--target", "oracle")
+    assert proc.returncode == 2
