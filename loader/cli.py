@@ -84,11 +84,20 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
             runlog = RunLog()
             for res in load_download(warehouse, path, config, runlog):
                 results.append(res)
-                verb = {"loaded": "loaded", "skipped": "already loaded, nothing written",
-                        "reloaded": "reloaded (metadata changed)"}[res.action]
-                detail = f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}" if res.action != "skipped" else ""
+                verb = {
+                    "loaded": "loaded",
+                    "skipped": "already loaded, nothing written",
+                    "reloaded": "reloaded (metadata changed)",
+                }[res.action]
+                detail = (
+                    f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}"
+                    if res.action != "skipped"
+                    else ""
+                )
                 superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
-                click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
+                click.echo(
+                    f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip()
+                )
     finally:
         warehouse.close()
     return results
@@ -127,7 +136,9 @@ def _refresh_rules(target: str) -> int:
         warehouse.close()
 
 
-def _log_step(target: str, step: str, status: str, started: float, context: dict[str, Any], error: str | None = None) -> None:
+def _log_step(
+    target: str, step: str, status: str, started: float, context: dict[str, Any], error: str | None = None
+) -> None:
     from loader.runlog import RunLog
     from loader.warehouse import connect
 
@@ -140,7 +151,7 @@ def _log_step(target: str, step: str, status: str, started: float, context: dict
             if status != "SUCCESS":
                 rec.error_message = error
                 rec.finish(status)
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     warehouse = connect(target)
     try:
@@ -159,8 +170,14 @@ def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = ()
     started = time.perf_counter()
     _refresh_rules(target)
     code, summary = run_dbt(["build", *dbt_args], target, config.dbt_vars(), quiet=quiet)
-    _log_step(target, "dbt_build", "SUCCESS" if code == 0 else "FAILED", started, summary,
-              None if code == 0 else f"dbt build exited {code}")
+    _log_step(
+        target,
+        "dbt_build",
+        "SUCCESS" if code == 0 else "FAILED",
+        started,
+        summary,
+        None if code == 0 else f"dbt build exited {code}",
+    )
     if code != 0:
         if quiet and summary.get("output_tail"):
             click.echo(summary["output_tail"], err=True)
@@ -255,7 +272,9 @@ def disease_list(history: bool, target: str | None) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("demo_data"), help="Where to write the example downloads.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("demo_data"), help="Where to write the example downloads."
+)
 @TARGET_OPTION
 @handle_errors
 def demo(out: Path, target: str | None) -> None:

@@ -49,7 +49,9 @@ def set_disease(warehouse: Warehouse, study: str, disease: str, actor: str) -> d
             "WHERE study_key = ? AND is_active = 1",
             (now, actor, now, study_key),
         )
-        next_key = warehouse.query("SELECT coalesce(max(study_disease_map_key), 0) + 1 FROM dim.study_disease_map")[0][0]
+        next_key = warehouse.query("SELECT coalesce(max(study_disease_map_key), 0) + 1 FROM dim.study_disease_map")[0][
+            0
+        ]
         warehouse.execute(
             "INSERT INTO dim.study_disease_map (study_disease_map_key, study_key, disease_key, is_active, "
             "effective_from, effective_to, created_by, created_at, updated_by, updated_at) "

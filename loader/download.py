@@ -84,9 +84,7 @@ class Download:
 
 def _list_members(path: Path) -> tuple[dict[str, int], bool]:
     if path.is_dir():
-        members = {
-            p.relative_to(path).as_posix(): p.stat().st_size for p in path.rglob("*") if p.is_file()
-        }
+        members = {p.relative_to(path).as_posix(): p.stat().st_size for p in path.rglob("*") if p.is_file()}
         return members, False
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
@@ -125,8 +123,7 @@ def parse_metadata_json(raw: bytes, label: str) -> dict[str, Any]:
         if not isinstance(data.get(key), dict):
             raise LoaderError(
                 "INVALID_JSON",
-                f"{label}: key `{key}` missing or not an object; this is not a refine.bio "
-                "aggregated_metadata.json",
+                f"{label}: key `{key}` missing or not an object; this is not a refine.bio aggregated_metadata.json",
             )
     for acc, exp in data["experiments"].items():
         if not isinstance(exp, dict) or not isinstance(exp.get("sample_accession_codes", []), list):
@@ -148,8 +145,7 @@ def open_download(path: Path) -> Download:
     if meta_member not in members:
         raise LoaderError(
             "MISSING_FILES",
-            f"{path}: no {METADATA_JSON} at the root; a refine.bio download holds it beside "
-            "one folder per experiment",
+            f"{path}: no {METADATA_JSON} at the root; a refine.bio download holds it beside one folder per experiment",
         )
     meta_file = SourceFile(path, meta_member, members[meta_member], in_zip)
     raw = meta_file.read_bytes()
@@ -158,8 +154,7 @@ def open_download(path: Path) -> Download:
     if aggregate_by != "EXPERIMENT":
         raise LoaderError(
             "UNSUPPORTED_DOWNLOAD",
-            f"{path}: aggregate_by={aggregate_by!r} is not supported yet; download the "
-            "data aggregated by EXPERIMENT",
+            f"{path}: aggregate_by={aggregate_by!r} is not supported yet; download the data aggregated by EXPERIMENT",
         )
     download = Download(
         path=path,
@@ -173,16 +168,13 @@ def open_download(path: Path) -> Download:
         if tsv not in members:
             raise LoaderError(
                 "MISSING_FILES",
-                f"{path}: experiment {acc} is listed in {METADATA_JSON} but {acc}/{acc}.tsv "
-                "is missing",
+                f"{path}: experiment {acc} is listed in {METADATA_JSON} but {acc}/{acc}.tsv is missing",
             )
         download.experiments.append(
             ExperimentFiles(
                 accession=acc,
                 matrix=SourceFile(path, tsv, members[tsv], in_zip),
-                metadata_tsv=SourceFile(path, meta_tsv, members[meta_tsv], in_zip)
-                if meta_tsv in members
-                else None,
+                metadata_tsv=SourceFile(path, meta_tsv, members[meta_tsv], in_zip) if meta_tsv in members else None,
             )
         )
     if not download.experiments:

@@ -134,7 +134,7 @@ def match_sample(sample: SampleFields, rules: list[Rule]) -> list[tuple[str, str
     return out
 
 
-def refresh_rule_matches(warehouse, rules_path: Path = RULES_CSV) -> int:  # noqa: ANN001
+def refresh_rule_matches(warehouse, rules_path: Path = RULES_CSV) -> int:
     """Recompute matches for every sample of every current batch (call in a transaction)."""
     from loader.runlog import utcnow
     from loader.schema import SAMPLE_TEXT_COLUMNS

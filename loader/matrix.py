@@ -55,25 +55,26 @@ class MatrixStats:
 
     def update(self, values: np.ndarray, first_line: int) -> None:
         finite = np.isfinite(values)
-        if not finite.all():
+        all_finite = bool(finite.all())
+        if not all_finite:
             bad = np.argwhere(~finite)
             if self.first_nonfinite is None:
                 r, c = bad[0]
                 self.first_nonfinite = (first_line + int(r), int(c))
             self.n_nonfinite += int(bad.shape[0])
-        vals = values[finite] if not finite.all() else values.ravel()
+        vals = values if all_finite else values[finite]
         if vals.size:
-            self.min_value = min(self.min_value, float(vals.min()))
-            self.max_value = max(self.max_value, float(vals.max()))
-            neg = vals < 0
-            n_neg = int(np.count_nonzero(neg))
-            if n_neg and self.first_negative is None:
-                r, c = np.argwhere(np.where(finite, values, 0.0) < 0)[0]
-                self.first_negative = (first_line + int(r), int(c), float(values[r, c]))
-            self.n_negative += n_neg
+            lo, hi = float(vals.min()), float(vals.max())
+            self.min_value = min(self.min_value, lo)
+            self.max_value = max(self.max_value, hi)
+            if lo < 0:
+                self.n_negative += int(np.count_nonzero(vals < 0))
+                if self.first_negative is None:
+                    r, c = np.argwhere(np.where(finite, values, 0.0) < 0)[0]
+                    self.first_negative = (first_line + int(r), int(c), float(values[r, c]))
             self.n_zero += int(np.count_nonzero(vals == 0))
-            self.n_nonint += int(np.count_nonzero(vals != np.floor(vals)))
-        sums = np.nansum(np.where(finite, values, 0.0), axis=0)
+            self.n_nonint += int(np.count_nonzero(np.modf(vals)[0]))
+        sums = values.sum(axis=0) if all_finite else np.where(finite, values, 0.0).sum(axis=0)
         self.column_sums = sums if self.column_sums is None else self.column_sums + sums
         self.n_genes += values.shape[0]
         self.n_values += values.size
@@ -124,8 +125,7 @@ def read_header(opener: Opener, label: str) -> MatrixHeader:
         if name in seen:
             raise LoaderError(
                 "DUPLICATE_SAMPLE_COLUMN",
-                f"{label}: line 1 columns {seen[name]} and {idx} are both {name!r}; each sample "
-                "must appear once",
+                f"{label}: line 1 columns {seen[name]} and {idx} are both {name!r}; each sample must appear once",
             )
         seen[name] = idx
     return MatrixHeader(samples=samples)
@@ -177,9 +177,7 @@ def iter_chunks(
 
     column_types = {name: pa.float64() for name in header.samples}
     column_types[GENE_COLUMN] = pa.string()
-    read_options = pacsv.ReadOptions(
-        column_names=names, skip_rows=1, block_size=block_bytes, use_threads=True
-    )
+    read_options = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_bytes, use_threads=True)
     parse_options = pacsv.ParseOptions(delimiter="\t", quote_char=False, invalid_row_handler=on_invalid)
     convert_options = pacsv.ConvertOptions(
         column_types=column_types,
@@ -236,17 +234,20 @@ def check_chunk(chunk: MatrixChunk, stats: MatrixStats, label: str) -> None:
     stats.update(chunk.values, chunk.first_line)
 
 
-def melt(chunk: MatrixChunk, samples: pa.Array) -> pa.Table:
-    """Wide block -> long rows, gene-major (vectorised, dictionary-encoded ids)."""
+def melt(chunk: MatrixChunk, gene_offset: int) -> pa.Table:
+    """Wide block -> long rows, gene-major: (gene_idx, sample_idx, expression_value).
+
+    gene_idx is the gene's row position in the file (0-based, across blocks) and
+    sample_idx its column position; the batch's gene and sample dictionaries turn them
+    back into ids (staging.expression_rows view).
+    """
     n, k = chunk.values.shape
-    gene_idx = np.repeat(np.arange(n, dtype=np.int32), k)
+    gene_idx = np.repeat(np.arange(gene_offset, gene_offset + n, dtype=np.int32), k)
     sample_idx = np.tile(np.arange(k, dtype=np.int32), n)
-    line_no = np.repeat(np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64), k)
     return pa.table(
         {
-            "gene_id": pa.DictionaryArray.from_arrays(pa.array(gene_idx), chunk.genes),
-            "sample_accession_code": pa.DictionaryArray.from_arrays(pa.array(sample_idx), samples),
-            "expression_value": pa.array(chunk.values.reshape(-1)),
-            "line_no": pa.array(line_no),
+            "gene_idx": gene_idx,
+            "sample_idx": sample_idx,
+            "expression_value": chunk.values.reshape(-1),
         }
     )

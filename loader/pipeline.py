@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import queue
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,12 @@ from loader.metadata import (
 )
 from loader.runlog import RunLog, environment_info, log_event, utcnow
 from loader.schema import (
+    BATCH_GENES,
     BATCH_REGISTRY,
+    BATCH_SAMPLES,
     DOWNLOADS,
     EXPERIMENTS,
+    EXPRESSION_VALUES,
     SAMPLE_ATTRIBUTES,
     SAMPLES,
 )
@@ -95,9 +100,13 @@ def _check_samples(download: Download, acc: str, header: MatrixHeader, label: st
     if no_metadata or no_column:
         parts = []
         if no_metadata:
-            parts.append(f"{len(no_metadata)} TSV column(s) without an entry in `samples` ({', '.join(no_metadata[:5])})")
+            parts.append(
+                f"{len(no_metadata)} TSV column(s) without an entry in `samples` ({', '.join(no_metadata[:5])})"
+            )
         if no_column:
-            parts.append(f"{len(no_column)} sample(s) of {acc} in `samples` without a TSV column ({', '.join(no_column[:5])})")
+            parts.append(
+                f"{len(no_column)} sample(s) of {acc} in `samples` without a TSV column ({', '.join(no_column[:5])})"
+            )
         raise LoaderError(
             "SOURCE_MISMATCH_SAMPLES",
             f"{label}: {'; '.join(parts)}; the matrix and aggregated_metadata.json must list the same samples",
@@ -167,31 +176,22 @@ def plan_download(download: Download, config: PipelineConfig, runlog: RunLog) ->
     return plans
 
 
-def _stream_expression(
-    warehouse: Warehouse,
-    plan: ExperimentPlan,
-    config: PipelineConfig,
-    label: str,
-    show_progress: bool,
-) -> tuple[MatrixStats, int]:
-    stats = MatrixStats()
-    samples = pa.array(plan.header.samples, type=pa.string())
-    constants = {
-        "study_accession_code": plan.files.accession,
-        "batch_id": plan.batch_id,
-        "file_name": plan.files.matrix.name,
-        "file_hash": plan.file_hash,
-    }
-    written = 0
-    bar = tqdm(
-        total=plan.files.matrix.size,
-        unit="B",
-        unit_scale=True,
-        desc=f"load {plan.files.accession}",
-        disable=not (show_progress and sys.stderr.isatty()),
-        leave=False,
-    )
+def make_batch_key(batch_id: str) -> int:
+    """Compact integer twin of batch_id for the narrow value table (60 bits of the hash)."""
+    return int(batch_id[:15], 16)
+
+
+_DONE = object()
+
+
+def _produce_chunks(
+    plan: ExperimentPlan, config: PipelineConfig, label: str, stats: MatrixStats, out: queue.Queue
+) -> None:
+    """Parse, validate and melt blocks on a worker thread (pyarrow and numpy release the
+    GIL), so that parsing overlaps the engine's bulk insert. The queue is bounded: at
+    most two blocks are held in memory."""
     try:
+        gene_offset = 0
         for chunk in iter_chunks(plan.files.matrix.open, plan.header, label, block_bytes=config.chunk_bytes):
             check_chunk(chunk, stats, label)
             if stats.n_nonfinite and config.nan_policy == "reject":
@@ -201,21 +201,85 @@ def _stream_expression(
                     f"{label}: line {line} column {col + 2} ({plan.header.samples[col]}) is empty, NaN or "
                     "Inf; fix the file or set `nan_policy: skip` in pipeline.yaml",
                 )
-            rows = melt(chunk, samples)
+            rows = melt(chunk, gene_offset)
             if config.nan_policy == "skip" and not np.isfinite(chunk.values).all():
                 rows = rows.filter(pc.is_finite(rows.column("expression_value")).fill_null(False))
-            written += warehouse.insert_expression(rows, constants)
+            n = chunk.values.shape[0]
+            genes = {
+                "gene_idx": np.arange(gene_offset, gene_offset + n, dtype=np.int32),
+                "gene_id": chunk.genes,
+                "line_no": np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64),
+            }
+            gene_offset += n
+            out.put((rows, genes, chunk.first_line))
+        out.put(_DONE)
+    except BaseException as exc:
+        out.put(exc)
+
+
+def _stream_expression(
+    warehouse: Warehouse,
+    plan: ExperimentPlan,
+    config: PipelineConfig,
+    label: str,
+    show_progress: bool,
+) -> tuple[MatrixStats, int]:
+    stats = MatrixStats()
+    batch_key = make_batch_key(plan.batch_id)
+    for table in (EXPRESSION_VALUES, BATCH_GENES, BATCH_SAMPLES):
+        warehouse.execute(f"DELETE FROM {table.qualified} WHERE batch_key = ?", (batch_key,))
+    warehouse.insert_arrow(
+        BATCH_SAMPLES,
+        pa.table(
+            {
+                "batch_key": pa.array([batch_key] * len(plan.header.samples), pa.int64()),
+                "sample_idx": pa.array(range(len(plan.header.samples)), pa.int32()),
+                "sample_accession_code": pa.array(plan.header.samples, pa.string()),
+            }
+        ),
+    )
+    written = 0
+    bar = tqdm(
+        total=plan.files.matrix.size,
+        unit="B",
+        unit_scale=True,
+        desc=f"load {plan.files.accession}",
+        disable=not (show_progress and sys.stderr.isatty()),
+        leave=False,
+    )
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    worker = threading.Thread(target=_produce_chunks, args=(plan, config, label, stats, chunks), daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            rows, genes, first_line = item
+            written += warehouse.insert_expression(rows, batch_key)
+            gene_table = pa.table(
+                {"batch_key": pa.repeat(pa.scalar(batch_key, pa.int64()), len(genes["gene_idx"])), **genes}
+            )
+            warehouse.insert_arrow(BATCH_GENES, gene_table)
             log_event(
                 "chunk_written",
                 study_accession=plan.files.accession,
                 batch_id=plan.batch_id,
-                first_line=chunk.first_line,
-                genes=chunk.values.shape[0],
+                first_line=first_line,
+                genes=len(genes["gene_idx"]),
                 rows_written=written,
             )
-            bar.update(int(plan.files.matrix.size * chunk.values.shape[0] / max(1, _estimate_rows(plan))))
+            bar.update(int(plan.files.matrix.size * len(genes["gene_idx"]) / _estimate_rows(plan)))
     finally:
         bar.close()
+        while worker.is_alive():  # unblock a producer waiting on a full queue, then join it
+            try:
+                chunks.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(timeout=0.05)
     if stats.n_genes == 0:
         raise LoaderError("HEADER_ONLY", f"{label}: the header is there but no gene rows follow")
     return stats, written
@@ -230,7 +294,9 @@ def _stage_metadata(warehouse: Warehouse, plan: ExperimentPlan, download: Downlo
     bid = plan.batch_id
     for table in (DOWNLOADS, EXPERIMENTS, SAMPLES, SAMPLE_ATTRIBUTES):
         warehouse.execute(f"DELETE FROM {table.qualified} WHERE batch_id = ?", (bid,))
-    warehouse.insert_rows(DOWNLOADS, [{"batch_id": bid, **download_row(download.metadata), "metadata_hash": download.metadata_sha256}])
+    warehouse.insert_rows(
+        DOWNLOADS, [{"batch_id": bid, **download_row(download.metadata), "metadata_hash": download.metadata_sha256}]
+    )
     warehouse.insert_rows(EXPERIMENTS, [{"batch_id": bid, **experiment_row(plan.experiment)}])
     excluded = set(plan.excluded)
     sample_rows = [
@@ -313,7 +379,6 @@ def _load_plan(
         # (technology or sample fields may change units and labels)
         result.action = "reloaded"
     with runlog.step("stage_expression", batch_id=plan.batch_id, study_accession_code=acc) as rec:
-        warehouse.execute("DELETE FROM staging.expression_rows WHERE batch_id = ?", (plan.batch_id,))
         stats, written = _stream_expression(warehouse, plan, config, label, show_progress)
         rec.rows_read = stats.n_values
         rec.rows_written = written
@@ -346,7 +411,8 @@ def _load_plan(
                 "superseded_by = ? WHERE batch_id = ?",
                 (now, plan.batch_id, old),
             )
-            warehouse.execute("DELETE FROM staging.expression_rows WHERE batch_id = ?", (old,))
+            for table in (EXPRESSION_VALUES, BATCH_GENES, BATCH_SAMPLES):
+                warehouse.execute(f"DELETE FROM {table.qualified} WHERE batch_key = ?", (make_batch_key(old),))
         warehouse.execute("DELETE FROM staging.batch_registry WHERE batch_id = ?", (plan.batch_id,))
         sums = stats.column_sums if stats.column_sums is not None else np.zeros(1)
         warehouse.insert_rows(
@@ -354,6 +420,7 @@ def _load_plan(
             [
                 {
                     "batch_id": plan.batch_id,
+                    "batch_key": make_batch_key(plan.batch_id),
                     "study_accession_code": acc,
                     "file_name": plan.files.matrix.name,
                     "file_hash": plan.file_hash,
@@ -426,7 +493,7 @@ def load_download(
             warehouse.begin()
             runlog.flush(warehouse)
             warehouse.commit()
-        except Exception:  # noqa: BLE001 - logging must not hide the user's error
+        except Exception:
             warehouse.rollback()
         raise
     return results

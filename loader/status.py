@@ -66,8 +66,9 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(
         f"{len(status['studies'])} studies, batches: {status['batches']['current']} current / "
         f"{status['batches']['superseded']} superseded, staged rows: {status['staged_rows']:,}, "
-        f"fact rows: {status['fact_rows']:,}" if status["fact_rows"] is not None else
-        f"{len(status['studies'])} studies loaded, not built yet (run `genepair build`)"
+        f"fact rows: {status['fact_rows']:,}"
+        if status["fact_rows"] is not None
+        else f"{len(status['studies'])} studies loaded, not built yet (run `genepair build`)"
     )
     header = f"{'study':<14}{'genes':>8}{'samples':>9}{'rows':>12}  {'unit':<10}{'coverage':>9}  labels"
     lines.append(header)
@@ -76,6 +77,7 @@ def format_status(status: dict[str, Any]) -> str:
         cov_text = f"{100 * cov:.1f}%" if cov is not None else "-"
         labels = ", ".join(f"{k} {v}" for k, v in s.get("labels", {}).items())
         lines.append(
-            f"{s['study']:<14}{s['n_genes']:>8,}{s['n_samples']:>9,}{s['rows']:>12,}  {s['unit_tag']:<10}{cov_text:>9}  {labels}"
+            f"{s['study']:<14}{s['n_genes']:>8,}{s['n_samples']:>9,}{s['rows']:>12,}  "
+            f"{s['unit_tag']:<10}{cov_text:>9}  {labels}"
         )
     return "\n".join(lines)

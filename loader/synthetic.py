@@ -165,7 +165,10 @@ def sample_record(spec: StudySpec, acc: str, label: str, index: int) -> dict:
         title, disease = f"Patient_{index + 1}", ""
         annotations = [
             {
-                "characteristics_ch1": [f"disease state: {TITLE_TEXT[label].split(' patient')[0]}", "tissue: whole blood"],
+                "characteristics_ch1": [
+                    f"disease state: {TITLE_TEXT[label].split(' patient')[0]}",
+                    "tissue: whole blood",
+                ],
                 "source_name_ch1": ["whole blood"],
             }
         ]
@@ -215,7 +218,7 @@ def write_download(out: Path, specs: list[StudySpec], name: str, as_zip: bool = 
             samples[rec["refinebio_accession_code"]] = rec
         experiments[spec.accession] = {
             "accession_code": spec.accession,
-            "description": f"Synthetic {spec.technology} study of sepsis and septic shock (generated, seed {spec.seed}).",
+            "description": f"Synthetic {spec.technology} study of sepsis and septic shock (seed {spec.seed}).",
             "has_publication": False,
             "organisms": ["HOMO_SAPIENS"],
             "protocol_description": "",
@@ -223,7 +226,7 @@ def write_download(out: Path, specs: list[StudySpec], name: str, as_zip: bool = 
             "publication_title": "",
             "pubmed_id": "",
             # refine.bio lists unprocessed samples too; they are absent from `samples`
-            "sample_accession_codes": accs + [f"{accs[0][:3]}9{spec.seed:06d}"],
+            "sample_accession_codes": [*accs, f"{accs[0][:3]}9{spec.seed:06d}"],
             "source_first_published": "2020-01-15T00:00:00",
             "source_last_modified": "2021-06-01T00:00:00",
             "submitter_institution": "Synthetic Institute",
@@ -266,9 +269,17 @@ def _write_metadata_tsv(path: Path, acc: str, records: list[dict]) -> None:
     fields = [k for k in records[0] if k != "refinebio_annotations"]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(["refinebio_accession_code", "experiment_accession", *[f for f in fields if f != "refinebio_accession_code"]])
+        writer.writerow(
+            [
+                "refinebio_accession_code",
+                "experiment_accession",
+                *[f for f in fields if f != "refinebio_accession_code"],
+            ]
+        )
         for r in records:
-            writer.writerow([r["refinebio_accession_code"], acc, *[r[f] for f in fields if f != "refinebio_accession_code"]])
+            writer.writerow(
+                [r["refinebio_accession_code"], acc, *[r[f] for f in fields if f != "refinebio_accession_code"]]
+            )
 
 
 def demo_pairs() -> list[PlantedPair]:
@@ -283,16 +294,49 @@ def demo_pairs() -> list[PlantedPair]:
 def demo_specs() -> list[StudySpec]:
     pairs = demo_pairs()
     return [
-        StudySpec("GSE900001", "MICROARRAY", "ARRAY_LOG2", 2000,
-                  {"CONTROL": 12, "SEPSIS": 30, "SEPTIC_SHOCK": 28}, "title", 11, pairs),
-        StudySpec("GSE900002", "MICROARRAY", "ARRAY_LOG2", 2000,
-                  {"CONTROL": 10, "NO_SEPSIS": 8, "SEPSIS": 26, "SEPTIC_SHOCK": 24}, "annotation", 12, pairs),
-        StudySpec("GSE900003", "MICROARRAY", "ARRAY_LOG2", 2000,
-                  {"CONTROL": 15, "SEPSIS": 35, "SEPTIC_SHOCK": 30}, "disease", 13, pairs),
-        StudySpec("SRP900004", "RNA-SEQ", "COUNTS", 2000,
-                  {"CONTROL": 10, "SEPSIS": 20, "SEPTIC_SHOCK": 20}, "disease", 14, pairs),
-        StudySpec("SRP900005", "RNA-SEQ", "QN", 2000,
-                  {"CONTROL": 8, "SEPSIS": 22, "SEPTIC_SHOCK": 20}, "title", 15, pairs),
+        StudySpec(
+            "GSE900001",
+            "MICROARRAY",
+            "ARRAY_LOG2",
+            2000,
+            {"CONTROL": 12, "SEPSIS": 30, "SEPTIC_SHOCK": 28},
+            "title",
+            11,
+            pairs,
+        ),
+        StudySpec(
+            "GSE900002",
+            "MICROARRAY",
+            "ARRAY_LOG2",
+            2000,
+            {"CONTROL": 10, "NO_SEPSIS": 8, "SEPSIS": 26, "SEPTIC_SHOCK": 24},
+            "annotation",
+            12,
+            pairs,
+        ),
+        StudySpec(
+            "GSE900003",
+            "MICROARRAY",
+            "ARRAY_LOG2",
+            2000,
+            {"CONTROL": 15, "SEPSIS": 35, "SEPTIC_SHOCK": 30},
+            "disease",
+            13,
+            pairs,
+        ),
+        StudySpec(
+            "SRP900004",
+            "RNA-SEQ",
+            "COUNTS",
+            2000,
+            {"CONTROL": 10, "SEPSIS": 20, "SEPTIC_SHOCK": 20},
+            "disease",
+            14,
+            pairs,
+        ),
+        StudySpec(
+            "SRP900005", "RNA-SEQ", "QN", 2000, {"CONTROL": 8, "SEPSIS": 22, "SEPTIC_SHOCK": 20}, "title", 15, pairs
+        ),
     ]
 
 

@@ -57,9 +57,7 @@ def detect_units(
                 "TPM", "metadata", "RNA-SEQ quantile normalised by refine.bio (target distribution, not log2)"
             )
         elif looks_counts:
-            decision = UnitDecision(
-                "COUNTS", "heuristic", "integer values, many zeros and max >> 1e4: read counts"
-            )
+            decision = UnitDecision("COUNTS", "heuristic", "integer values, many zeros and max >> 1e4: read counts")
         elif stats.max_value < LOG2_MAX:
             decision = UnitDecision("LOG2", "heuristic", f"max {stats.max_value:g} < {LOG2_MAX:g}: already log2")
         elif stats.n_negative == 0:

@@ -57,7 +57,7 @@ class Warehouse:
     def rollback(self) -> None:
         try:
             self.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - nothing to roll back
+        except Exception:
             pass
 
     def close(self) -> None:
@@ -70,8 +70,8 @@ class Warehouse:
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         raise NotImplementedError
 
-    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
-        """Append melted rows; constants fill study/batch/file columns."""
+    def insert_expression(self, chunk: pa.Table, batch_key: int) -> int:
+        """Append melted rows (gene_idx, sample_idx, expression_value) of one batch."""
         raise NotImplementedError
 
     def insert_rows(self, table: Table, rows: Iterable[dict[str, Any]]) -> int:
@@ -147,20 +147,13 @@ class DuckDBWarehouse(Warehouse):
             self.con.unregister("_genepair_rows")
         return data.num_rows
 
-    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
+    def insert_expression(self, chunk: pa.Table, batch_key: int) -> int:
         self.con.register("_genepair_chunk", chunk)
         try:
             self.con.execute(
-                "INSERT INTO staging.expression_rows (study_accession_code, batch_id, gene_id, "
-                "sample_accession_code, expression_value, line_no, file_name, file_hash) "
-                "SELECT ?, ?, gene_id, sample_accession_code, expression_value, line_no, ?, ? "
-                "FROM _genepair_chunk",
-                [
-                    constants["study_accession_code"],
-                    constants["batch_id"],
-                    constants["file_name"],
-                    constants["file_hash"],
-                ],
+                "INSERT INTO staging.expression_values (batch_key, gene_idx, sample_idx, expression_value) "
+                "SELECT ?, gene_idx, sample_idx, expression_value FROM _genepair_chunk",
+                [batch_key],
             )
         finally:
             self.con.unregister("_genepair_chunk")
@@ -231,21 +224,17 @@ class PostgresWarehouse(Warehouse):
             copy.write(buf.getvalue())
         return data.num_rows
 
-    def insert_expression(self, chunk: pa.Table, constants: dict[str, Any]) -> int:
+    def insert_expression(self, chunk: pa.Table, batch_key: int) -> int:
         n = chunk.num_rows
         full = pa.table(
             {
-                "study_accession_code": pa.repeat(constants["study_accession_code"], n),
-                "batch_id": pa.repeat(constants["batch_id"], n),
-                "gene_id": chunk.column("gene_id").cast(pa.string()),
-                "sample_accession_code": chunk.column("sample_accession_code").cast(pa.string()),
+                "batch_key": pa.repeat(pa.scalar(batch_key, pa.int64()), n),
+                "gene_idx": chunk.column("gene_idx"),
+                "sample_idx": chunk.column("sample_idx"),
                 "expression_value": chunk.column("expression_value"),
-                "line_no": chunk.column("line_no"),
-                "file_name": pa.repeat(constants["file_name"], n),
-                "file_hash": pa.repeat(constants["file_hash"], n),
             }
         )
-        return self._copy_csv("staging.expression_rows", full.column_names, full)
+        return self._copy_csv("staging.expression_values", full.column_names, full)
 
 
 def _pg_text(value: Any) -> str:

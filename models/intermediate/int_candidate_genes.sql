@@ -12,11 +12,11 @@ with gene_stats as (
     select * from {{ ref('int_gene_study_stats') }}
 ),
 
+{% if method == 'gene_list' %}
 gene_list as (
     select * from {{ ref('candidate_gene_list') }}
 ),
 
-{% if method == 'gene_list' %}
 ranked as (
     select
         gene_list.gene_id,

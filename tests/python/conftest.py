@@ -47,7 +47,9 @@ class Warehouse:
             raise AssertionError(f"genepair {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def load(self, *paths: Path | str, config: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def load(
+        self, *paths: Path | str, config: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         args = ["load", *map(str, paths)]
         if config:
             args += ["--config", str(config)]
@@ -64,7 +66,7 @@ class Warehouse:
         finally:
             con.close()
 
-    def scalar(self, sql: str):  # noqa: ANN201
+    def scalar(self, sql: str):
         return self.query(sql)[0][0]
 
     def fingerprint(self, tables: list[str]) -> dict[str, tuple]:
@@ -81,7 +83,11 @@ class Warehouse:
                     out[table] = None
                     continue
                 cols = [r[0] for r in con.execute(f"describe {table}").fetchall()]
-                exprs = ", ".join(f"sum(hash({c}))" for c in cols if c not in ("etl_created_date", "etl_updated_date", "loaded_at", "collected_at"))
+                exprs = ", ".join(
+                    f"sum(hash({c}))"
+                    for c in cols
+                    if c not in ("etl_created_date", "etl_updated_date", "loaded_at", "collected_at")
+                )
                 out[table] = con.execute(f"select count(*), {exprs} from {table}").fetchone()
         finally:
             con.close()

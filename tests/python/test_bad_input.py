@@ -97,7 +97,8 @@ def assert_rejected(wh: Warehouse, proc, code: int, name: str, before) -> None:
     assert "Traceback" not in proc.stderr
     assert wh.fingerprint(TABLES) == before
     logged = wh.query(
-        f"select status, error_code from meta.meta_etl_process_log where error_code = {code} order by started_at desc limit 1"
+        "select status, error_code from meta.meta_etl_process_log "
+        f"where error_code = {code} order by started_at desc limit 1"
     )
     assert logged == [("FAILED", code)]
 

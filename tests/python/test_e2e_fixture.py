@@ -47,10 +47,13 @@ def test_fixture_loads_and_builds_with_exact_values(warehouse, seed_study):
     assert warehouse.scalar("select count(*) from analytics.vw_export_contract") == 20
     assert labels(warehouse) == EXPECTED_LABELS
     # key coverage: every staged row is a fact with every key resolved
-    assert warehouse.scalar(
-        "select count(*) from fact.fact_gene_expression f join dim.dim_sample s using (sample_key) "
-        "join dim.dim_gene g using (gene_key) join dim.dim_study t on t.study_key = f.study_key"
-    ) == 20
+    assert (
+        warehouse.scalar(
+            "select count(*) from fact.fact_gene_expression f join dim.dim_sample s using (sample_key) "
+            "join dim.dim_gene g using (gene_key) join dim.dim_study t on t.study_key = f.study_key"
+        )
+        == 20
+    )
     raw, value = warehouse.query(
         "select expression_value_raw, expression_value from analytics.vw_expression_long "
         "where sample_accession_code = 'SRR1652898' and gene_id = 'ENSG00000000003'"
@@ -68,7 +71,10 @@ def test_fixture_loads_and_builds_with_exact_values(warehouse, seed_study):
     assert qc == (4, 5, 20, 5.0, 0.0, 64.0, 1.0, None, 0)
     # stable keys start at 1 in natural-key order
     assert warehouse.query("select gene_id, gene_key from dim.dim_gene order by gene_key") == [
-        ("ENSG00000000003", 1), ("ENSG00000000005", 2), ("ENSG00000000419", 3), ("ENSG00000000457", 4)
+        ("ENSG00000000003", 1),
+        ("ENSG00000000005", 2),
+        ("ENSG00000000419", 3),
+        ("ENSG00000000457", 4),
     ]
     # one process-log row per step, with file names, hashes and the config snapshot
     steps = warehouse.query(
@@ -76,7 +82,9 @@ def test_fixture_loads_and_builds_with_exact_values(warehouse, seed_study):
         "where step in ('stage_expression', 'register_batch', 'dbt_build') order by started_at"
     )
     assert [(s, st) for s, st, _, _ in steps] == [
-        ("stage_expression", "SUCCESS"), ("register_batch", "SUCCESS"), ("dbt_build", "SUCCESS")
+        ("stage_expression", "SUCCESS"),
+        ("register_batch", "SUCCESS"),
+        ("dbt_build", "SUCCESS"),
     ]
     assert steps[0][2] == 20
     context = json.loads(steps[0][3])
@@ -85,12 +93,17 @@ def test_fixture_loads_and_builds_with_exact_values(warehouse, seed_study):
     # gene features (variance of transformed values per study) match numpy
     import numpy as np
 
-    values = [r[0] for r in warehouse.query(
-        "select expression_value from analytics.vw_expression_long where gene_id = 'ENSG00000000457' "
-        "order by sample_accession_code")]
+    values = [
+        r[0]
+        for r in warehouse.query(
+            "select expression_value from analytics.vw_expression_long where gene_id = 'ENSG00000000457' "
+            "order by sample_accession_code"
+        )
+    ]
     variance = warehouse.scalar(
         "select feature_value from fact.fact_feature_values f join dim.dim_gene g on g.gene_key = f.entity_id_1 "
-        "where g.gene_id = 'ENSG00000000457' and feature_name = 'variance'")
+        "where g.gene_id = 'ENSG00000000457' and feature_name = 'variance'"
+    )
     assert variance == pytest.approx(np.var(values, ddof=1), rel=1e-12)
 
 
@@ -113,14 +126,20 @@ def test_reload_is_idempotent_and_a_changed_file_supersedes(warehouse, seed_stud
     out = warehouse.load(study).stdout
     assert "supersedes" in out
     warehouse.build()
-    registry = warehouse.query("select batch_id, status, is_current, superseded_by from staging.batch_registry order by loaded_at")
+    registry = warehouse.query(
+        "select batch_id, status, is_current, superseded_by from staging.batch_registry order by loaded_at"
+    )
     assert len(registry) == 2
     assert registry[0][:3] == (first_batch, "SUPERSEDED", 0)
     assert registry[1][1:3] == ("COMPLETE", 1) and registry[0][3] == registry[1][0]
     assert warehouse.scalar("select count(*) from staging.expression_rows") == 20
     assert warehouse.scalar("select count(*) from fact.fact_gene_expression") == 20
     assert warehouse.scalar("select count(distinct batch_id) from fact.fact_gene_expression") == 1
-    assert warehouse.scalar(
-        "select expression_value_raw from analytics.vw_expression_long where sample_accession_code = 'SRR1652899' "
-        "and gene_id = 'ENSG00000000457'") == 18.5
+    assert (
+        warehouse.scalar(
+            "select expression_value_raw from analytics.vw_expression_long where sample_accession_code = 'SRR1652899' "
+            "and gene_id = 'ENSG00000000457'"
+        )
+        == 18.5
+    )
     assert warehouse.query("select sample_accession_code, sample_key from dim.dim_sample order by 1") == keys_before

@@ -22,15 +22,20 @@ def test_srp164913_zip_exact_counts_and_labels(warehouse):
     assert warehouse.scalar("select count(*) from dim.dim_gene") == 43_363
     assert warehouse.scalar("select count(*) from dim.dim_sample") == 88
     # 100 % key coverage: every fact joins every dimension
-    assert warehouse.scalar(
-        "select count(*) from fact.fact_gene_expression f join dim.dim_sample s using (sample_key) "
-        "join dim.dim_gene g using (gene_key) join dim.dim_study t on t.study_key = f.study_key "
-        "join dim.dim_illness i on i.illness_key = s.illness_key"
-    ) == 3_815_944
-    labels = dict(warehouse.query(
-        "select s.sample_disease || ':' || i.illness_label, count(*) from dim.dim_sample s "
-        "join dim.dim_illness i using (illness_key) group by 1"
-    ))
+    assert (
+        warehouse.scalar(
+            "select count(*) from fact.fact_gene_expression f join dim.dim_sample s using (sample_key) "
+            "join dim.dim_gene g using (gene_key) join dim.dim_study t on t.study_key = f.study_key "
+            "join dim.dim_illness i on i.illness_key = s.illness_key"
+        )
+        == 3_815_944
+    )
+    labels = dict(
+        warehouse.query(
+            "select s.sample_disease || ':' || i.illness_label, count(*) from dim.dim_sample s "
+            "join dim.dim_illness i using (illness_key) group by 1"
+        )
+    )
     assert labels == {"hc:CONTROL": 28, "ms:UNKNOWN": 34, "ham/tsp:UNKNOWN": 26}
     assert warehouse.scalar("select count(distinct illness_rule_id) from dim.dim_sample") == 1
     qc = warehouse.query(
@@ -41,9 +46,12 @@ def test_srp164913_zip_exact_counts_and_labels(warehouse):
     assert warehouse.query("select platform_accession, manufacturer from dim.dim_platform") == [
         ("IlluminaHiSeq2500", "Illumina")
     ]
-    assert warehouse.scalar(
-        "select count(*) from meta.meta_data_validation_log where validation_code = 'ILLNESS_COVERAGE_LOW'"
-    ) == 1
+    assert (
+        warehouse.scalar(
+            "select count(*) from meta.meta_data_validation_log where validation_code = 'ILLNESS_COVERAGE_LOW'"
+        )
+        == 1
+    )
     status = json.loads(warehouse.cli("status", "--json", check=True).stdout)
     assert status["studies"][0]["rows"] == 3_815_944
     assert status["studies"][0]["labels"] == {"CONTROL": 28, "UNKNOWN": 60}

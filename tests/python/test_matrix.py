@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from io import BytesIO
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from loader.errors import LoaderError
@@ -28,19 +27,22 @@ def melt_all(text: str, block_bytes: int = 1 << 20) -> tuple[list[tuple], Matrix
     header = read_header(op, "m.tsv")
     stats = MatrixStats()
     rows: list[tuple] = []
-    samples = pa.array(header.samples)
+    genes: list[str] = []
+    lines: list[int] = []
     for chunk in iter_chunks(op, header, "m.tsv", block_bytes=block_bytes):
         check_chunk(chunk, stats, "m.tsv")
-        table = melt(chunk, samples)
-        rows += list(
-            zip(
-                table.column("gene_id").cast(pa.string()).to_pylist(),
-                table.column("sample_accession_code").cast(pa.string()).to_pylist(),
+        table = melt(chunk, len(genes))
+        genes += chunk.genes.to_pylist()
+        lines += range(chunk.first_line, chunk.first_line + chunk.values.shape[0])
+        rows += [
+            (genes[g], header.samples[s], v, lines[g])
+            for g, s, v in zip(
+                table.column("gene_idx").to_pylist(),
+                table.column("sample_idx").to_pylist(),
                 table.column("expression_value").to_pylist(),
-                table.column("line_no").to_pylist(),
                 strict=True,
             )
-        )
+        ]
     return rows, stats
 
 

@@ -73,8 +73,14 @@ REAL = {
     "SRP158491": (
         276,
         336,
-        {"healthy": 62, "ra non treatment": 57, "ra ifx treatment": 54, "ra mtx treatment": 48,
-         "ra tcz treatment": 46, "ra synovial fluid": 9},
+        {
+            "healthy": 62,
+            "ra non treatment": 57,
+            "ra ifx treatment": 54,
+            "ra mtx treatment": 48,
+            "ra tcz treatment": 46,
+            "ra synovial fluid": 9,
+        },
     ),
     "SRP201011": (72, 72, {"": 72}),
 }

@@ -32,20 +32,20 @@ annotated as (
 
 existing as (
     {% if is_incremental() %}
-        select
-            gene_id,
-            gene_key,
-            gene_symbol,
-            etl_created_date
-        from {{ this }}
+    select
+        gene_id,
+        gene_key,
+        gene_symbol,
+        etl_created_date
+    from {{ this }}
     {% else %}
-        select
-            gene_id,
-            cast(null as {{ gp_type('int') }}) as gene_key,
-            cast(null as {{ gp_type('string') }}) as gene_symbol,
-            cast(null as {{ gp_type('timestamp') }}) as etl_created_date
-        from genes
-        where 1 = 0
+    select
+        gene_id,
+        cast(null as {{ gp_type('int') }}) as gene_key,
+        cast(null as {{ gp_type('string') }}) as gene_symbol,
+        cast(null as {{ gp_type('timestamp') }}) as etl_created_date
+    from genes
+    where 1 = 0
     {% endif %}
 ),
 

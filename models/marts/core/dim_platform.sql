@@ -22,18 +22,18 @@ platforms as (
 
 existing as (
     {% if is_incremental() %}
-        select
-            platform_accession,
-            platform_key,
-            etl_created_date
-        from {{ this }}
+    select
+        platform_accession,
+        platform_key,
+        etl_created_date
+    from {{ this }}
     {% else %}
-        select
-            platform_accession,
-            cast(null as {{ gp_type('int') }}) as platform_key,
-            cast(null as {{ gp_type('timestamp') }}) as etl_created_date
-        from platforms
-        where 1 = 0
+    select
+        platform_accession,
+        cast(null as {{ gp_type('int') }}) as platform_key,
+        cast(null as {{ gp_type('timestamp') }}) as etl_created_date
+    from platforms
+    where 1 = 0
     {% endif %}
 ),
 

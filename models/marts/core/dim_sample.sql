@@ -63,18 +63,18 @@ resolved as (
 
 existing as (
     {% if is_incremental() %}
-        select
-            sample_accession_code,
-            sample_key,
-            etl_created_date
-        from {{ this }}
+    select
+        sample_accession_code,
+        sample_key,
+        etl_created_date
+    from {{ this }}
     {% else %}
-        select
-            sample_accession_code,
-            cast(null as {{ gp_type('int') }}) as sample_key,
-            cast(null as {{ gp_type('timestamp') }}) as etl_created_date
-        from resolved
-        where 1 = 0
+    select
+        sample_accession_code,
+        cast(null as {{ gp_type('int') }}) as sample_key,
+        cast(null as {{ gp_type('timestamp') }}) as etl_created_date
+    from resolved
+    where 1 = 0
     {% endif %}
 ),
 

@@ -56,18 +56,18 @@ studies as (
 
 existing as (
     {% if is_incremental() %}
-        select
-            study_accession_code,
-            study_key,
-            etl_created_date
-        from {{ this }}
+    select
+        study_accession_code,
+        study_key,
+        etl_created_date
+    from {{ this }}
     {% else %}
-        select
-            study_accession_code,
-            cast(null as {{ gp_type('int') }}) as study_key,
-            cast(null as {{ gp_type('timestamp') }}) as etl_created_date
-        from studies
-        where 1 = 0
+    select
+        study_accession_code,
+        cast(null as {{ gp_type('int') }}) as study_key,
+        cast(null as {{ gp_type('timestamp') }}) as etl_created_date
+    from studies
+    where 1 = 0
     {% endif %}
 ),
 

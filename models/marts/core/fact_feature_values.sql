@@ -54,17 +54,53 @@ keyed as (
 ),
 
 long_features as (
-    select gene_key, study_key, batch_id, 'n_values' as feature_name, cast(n_values as {{ gp_type('float') }}) as feature_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'n_values' as feature_name,
+        cast(n_values as {{ gp_type('float') }}) as feature_value
+    from keyed
     union all
-    select gene_key, study_key, batch_id, 'mean', mean_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'mean' as feature_name,
+        mean_value as feature_value
+    from keyed
     union all
-    select gene_key, study_key, batch_id, 'variance', variance_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'variance' as feature_name,
+        variance_value as feature_value
+    from keyed
     union all
-    select gene_key, study_key, batch_id, 'median', median_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'median' as feature_name,
+        median_value as feature_value
+    from keyed
     union all
-    select gene_key, study_key, batch_id, 'iqr', iqr_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'iqr' as feature_name,
+        iqr_value as feature_value
+    from keyed
     union all
-    select gene_key, study_key, batch_id, 'mad', mad_value from keyed
+    select
+        gene_key,
+        study_key,
+        batch_id,
+        'mad' as feature_name,
+        mad_value as feature_value
+    from keyed
 ),
 
 final as (
