@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--genes", type=int, default=20_000)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--big-gb", type=float, default=2.0, help="size of the large matrix (0 to skip)")
-    parser.add_argument("--pandas-genes", type=int, default=400, help="genes in the pandas+inserts slice")
+    parser.add_argument("--pandas-genes", type=int, default=100, help="genes in the pandas+inserts slice")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_data")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
