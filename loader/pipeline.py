@@ -182,7 +182,6 @@ def make_batch_key(batch_id: str) -> int:
 
 
 _DONE = object()
-INSERT_ROWS = 2_000_000  # rows per bulk insert: parsed blocks are small (memory), inserts are not
 
 
 def block_bytes_for(chunk_bytes: int, n_columns: int) -> int:
@@ -259,6 +258,9 @@ def _stream_expression(
     chunks: queue.Queue = queue.Queue(maxsize=2)
     worker = threading.Thread(target=_produce_chunks, args=(plan, config, label, stats, chunks), daemon=True)
     worker.start()
+    # rows per bulk insert: chunk_bytes / 8 (2 M rows by default); parse blocks may be
+    # smaller for wide matrices (memory), inserts are not (speed)
+    insert_rows = max(1, config.chunk_bytes // 8)
     pending: list[pa.Table] = []
     pending_genes: list[dict] = []
 
@@ -303,7 +305,7 @@ def _stream_expression(
             rows, genes, _ = item
             pending.append(rows)
             pending_genes.append(genes)
-            if sum(t.num_rows for t in pending) >= INSERT_ROWS:
+            if sum(t.num_rows for t in pending) >= insert_rows:
                 flush()
         flush()
     finally:
