@@ -12,6 +12,10 @@ with gene_stats as (
     select * from {{ ref('int_gene_study_stats') }}
 ),
 
+dim_gene as (
+    select * from {{ ref('dim_gene') }}
+),
+
 {% if method == 'gene_list' %}
 gene_list as (
     select * from {{ ref('candidate_gene_list') }}
@@ -19,20 +23,22 @@ gene_list as (
 
 ranked as (
     select
-        gene_list.gene_id,
-        count(distinct gene_stats.study_accession_code) as n_studies,
+        dim_gene.gene_key,
+        count(distinct gene_stats.study_key) as n_studies,
         cast(null as {{ gp_type('float') }}) as dispersion_score,
-        row_number() over (order by gene_list.gene_id) as candidate_rank
+        row_number() over (order by dim_gene.gene_key) as candidate_rank
     from gene_list
+    inner join dim_gene
+        on gene_list.gene_id = dim_gene.gene_id
     inner join gene_stats
-        on gene_list.gene_id = gene_stats.gene_id
-    group by gene_list.gene_id
+        on dim_gene.gene_key = gene_stats.gene_key
+    group by dim_gene.gene_key
 ),
 {% else %}
 dispersion as (
     select
-        study_accession_code,
-        gene_id,
+        study_key,
+        gene_key,
         {{ stat_column[method] }} as dispersion_value
     from gene_stats
     where {{ stat_column[method] }} > 0
@@ -40,43 +46,46 @@ dispersion as (
 
 study_percentiles as (
     select
-        study_accession_code,
-        gene_id,
+        study_key,
+        gene_key,
         percent_rank() over (
-            partition by study_accession_code order by dispersion_value
+            partition by study_key order by dispersion_value
         ) as dispersion_percentile
     from dispersion
 ),
 
 gene_scores as (
     select
-        gene_id,
+        gene_key,
         count(*) as n_studies,
         avg(dispersion_percentile) as dispersion_score
     from study_percentiles
-    group by gene_id
+    group by gene_key
     having count(*) >= {{ var('candidate_min_studies') }}
 ),
 
 ranked as (
     select
-        gene_id,
+        gene_key,
         n_studies,
         dispersion_score,
-        row_number() over (order by dispersion_score desc, gene_id asc) as candidate_rank
+        row_number() over (order by dispersion_score desc, gene_key asc) as candidate_rank
     from gene_scores
 ),
 {% endif %}
 
 final as (
     select
-        gene_id,
-        n_studies,
-        dispersion_score,
-        candidate_rank,
+        ranked.gene_key,
+        dim_gene.gene_id,
+        ranked.n_studies,
+        ranked.dispersion_score,
+        ranked.candidate_rank,
         '{{ method }}' as selection_method
     from ranked
-    where candidate_rank <= {{ var('candidate_top_n') }}
+    inner join dim_gene
+        on ranked.gene_key = dim_gene.gene_key
+    where ranked.candidate_rank <= {{ var('candidate_top_n') }}
 )
 
 select * from final

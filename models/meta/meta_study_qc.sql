@@ -30,11 +30,11 @@ coverage as (
 
 outlier_totals as (
     select
-        study_accession_code,
+        study_key,
         sum(n_outlier_values) as n_outlier_values,
         count(*) as n_outlier_genes
     from outliers
-    group by study_accession_code
+    group by study_key
 ),
 
 final as (
@@ -72,7 +72,7 @@ final as (
     left join coverage
         on batches.study_accession_code = coverage.study_accession_code
     left join outlier_totals
-        on batches.study_accession_code = outlier_totals.study_accession_code
+        on dim_study.study_key = outlier_totals.study_key
 )
 
 select * from final

@@ -1,7 +1,7 @@
--- 100 % key coverage: every current staged row has a fact row with all keys resolved.
+-- 100 % key coverage: every current staged value is a fact with all keys resolved.
 with staged as (
     select count(*) as n_rows
-    from {{ ref('stg_refinebio__expression_rows') }}
+    from {{ ref('stg_refinebio__expression_values') }}
 ),
 
 facts as (

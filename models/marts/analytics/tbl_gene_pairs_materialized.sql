@@ -4,18 +4,12 @@ with candidates as (
     select * from {{ ref('int_candidate_genes') }}
 ),
 
-dim_gene as (
-    select * from {{ ref('dim_gene') }}
-),
-
 keyed as (
     select
-        dim_gene.gene_key,
-        candidates.candidate_rank,
-        candidates.selection_method
+        gene_key,
+        candidate_rank,
+        selection_method
     from candidates
-    inner join dim_gene
-        on candidates.gene_id = dim_gene.gene_id
 ),
 
 final as (

@@ -7,8 +7,8 @@
 ) }}
 {#- Genes seen in any current batch. Only new genes and genes whose symbol changed are
     written on an incremental run; keys are stable forever (pair ids are built from them). -#}
-with expression_rows as (
-    select * from {{ ref('stg_refinebio__expression_rows') }}
+with batch_genes as (
+    select * from {{ ref('stg_refinebio__batch_genes') }}
 ),
 
 symbols as (
@@ -17,7 +17,7 @@ symbols as (
 
 genes as (
     select distinct gene_id
-    from expression_rows
+    from batch_genes
 ),
 
 annotated as (

@@ -6,11 +6,26 @@
     on_schema_change='fail'
 ) }}
 {#- One row per (sample, gene) of each study's current batch. Incremental by study: a
-    run rewrites only studies whose current batch is not in the table yet (a new or a
-    superseding file). Keys are resolved with left joins so that a missing key fails
-    the not_null contract loudly instead of dropping rows. -#}
+    run rewrites only studies whose current batch (batch_id, load time) is not in the
+    table yet - a new file, a superseding file, or the same file reloaded with new
+    metadata. Keys come from the batch's small gene and sample dictionaries, so the
+    10^7-row join is on integers. Left joins: a missing key fails the not_null contract
+    loudly instead of dropping rows. -#}
 with expression as (
     select * from {{ ref('int_expression__transformed') }}
+),
+
+batch_genes as (
+    select * from {{ ref('stg_refinebio__batch_genes') }}
+),
+
+batch_samples as (
+    select * from {{ ref('stg_refinebio__batch_samples') }}
+),
+
+batches as (
+    select * from {{ ref('stg_refinebio__batches') }}
+    where is_current = 1
 ),
 
 dim_gene as (
@@ -27,37 +42,75 @@ dim_study as (
 
 {% if is_incremental() %}
 loaded_batches as (
-    select distinct batch_id from {{ this }}
+    select distinct
+        batch_id,
+        batch_loaded_at
+    from {{ this }}
 ),
 {% endif %}
 
-pending as (
-    select expression.*
-    from expression
+pending_batches as (
+    select
+        batches.batch_key,
+        dim_study.study_key
+    from batches
+    inner join dim_study
+        on batches.study_accession_code = dim_study.study_accession_code
     {% if is_incremental() %}
     left join loaded_batches
-        on expression.batch_id = loaded_batches.batch_id
+        on
+            batches.batch_id = loaded_batches.batch_id
+            and batches.loaded_at = loaded_batches.batch_loaded_at
     where loaded_batches.batch_id is null
     {% endif %}
 ),
 
+gene_keys as (
+    select
+        batch_genes.batch_key,
+        batch_genes.gene_idx,
+        dim_gene.gene_key
+    from batch_genes
+    inner join pending_batches
+        on batch_genes.batch_key = pending_batches.batch_key
+    left join dim_gene
+        on batch_genes.gene_id = dim_gene.gene_id
+),
+
+sample_keys as (
+    select
+        batch_samples.batch_key,
+        batch_samples.sample_idx,
+        dim_sample.sample_key
+    from batch_samples
+    inner join pending_batches
+        on batch_samples.batch_key = pending_batches.batch_key
+    left join dim_sample
+        on batch_samples.sample_accession_code = dim_sample.sample_accession_code
+),
+
 final as (
     select
-        cast(dim_sample.sample_key as {{ gp_type('int') }}) as sample_key,
-        cast(dim_gene.gene_key as {{ gp_type('int') }}) as gene_key,
-        cast(dim_study.study_key as {{ gp_type('int') }}) as study_key,
-        cast(pending.batch_id as {{ gp_type('string') }}) as batch_id,
-        cast(pending.expression_value_raw as {{ gp_type('float') }}) as expression_value_raw,
-        cast(pending.expression_value as {{ gp_type('float') }}) as expression_value,
+        cast(sample_keys.sample_key as {{ gp_type('int') }}) as sample_key,
+        cast(gene_keys.gene_key as {{ gp_type('int') }}) as gene_key,
+        cast(pending_batches.study_key as {{ gp_type('int') }}) as study_key,
+        cast(expression.batch_id as {{ gp_type('string') }}) as batch_id,
+        cast(expression.batch_loaded_at as {{ gp_type('timestamp') }}) as batch_loaded_at,
+        cast(expression.expression_value_raw as {{ gp_type('float') }}) as expression_value_raw,
+        cast(expression.expression_value as {{ gp_type('float') }}) as expression_value,
         cast(null as {{ gp_type('flag') }}) as is_significant,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
-    from pending
-    left join dim_study
-        on pending.study_accession_code = dim_study.study_accession_code
-    left join dim_sample
-        on pending.sample_accession_code = dim_sample.sample_accession_code
-    left join dim_gene
-        on pending.gene_id = dim_gene.gene_id
+    from expression
+    inner join pending_batches
+        on expression.batch_key = pending_batches.batch_key
+    left join gene_keys
+        on
+            expression.batch_key = gene_keys.batch_key
+            and expression.gene_idx = gene_keys.gene_idx
+    left join sample_keys
+        on
+            expression.batch_key = sample_keys.batch_key
+            and expression.sample_idx = sample_keys.sample_idx
 )
 
 select * from final

@@ -5,6 +5,7 @@ with source as (
 final as (
     select
         batch_id,
+        batch_key,
         study_accession_code,
         file_name,
         file_hash,
