@@ -13,7 +13,8 @@ studies:
     units: auto                    # TPM | CPM | COUNTS | ARRAY_LOG2 | LOG2 | auto
     exclude_samples: [GSM1234]
     include_samples: []            # when non-empty, only these are analysed
-    disease: SEPSIS
+    disease: SEPSIS                # the study's first disease mapping (then: genepair disease set)
+    illness_overrides: overrides/GSE65682.csv   # sample_accession_code,illness_label[,reason]
 ```
 Secrets never live here: connections come from environment variables only.
 """
@@ -21,6 +22,8 @@ Secrets never live here: connections come from environment variables only.
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ GLOBAL_KEYS = {
     "studies",
     "target",
 }
-STUDY_KEYS = {"path", "units", "exclude_samples", "include_samples", "disease"}
+STUDY_KEYS = {"path", "units", "exclude_samples", "include_samples", "disease", "illness_overrides"}
 SECRET_WORDS = ("password", "secret", "api_key", "token")
 
 
@@ -53,6 +56,21 @@ class StudyConfig:
     exclude_samples: list[str] = field(default_factory=list)
     include_samples: list[str] = field(default_factory=list)
     disease: str | None = None
+    illness_overrides: Path | None = None  # CSV: sample_accession_code, illness_label[, reason]
+
+    def canonical(self) -> str:
+        """The settings that shape a study's batch, for the reload decision."""
+        overrides = self.illness_overrides.read_bytes() if self.illness_overrides else b""
+        return json.dumps(
+            {
+                "units": self.units,
+                "exclude_samples": sorted(self.exclude_samples),
+                "include_samples": sorted(self.include_samples),
+                "disease": self.disease,
+                "illness_overrides_sha256": hashlib.sha256(overrides).hexdigest() if overrides else None,
+            },
+            sort_keys=True,
+        )
 
 
 @dataclass
@@ -122,6 +140,17 @@ def _str_list(value: Any, where: str) -> list[str]:
     return list(value)
 
 
+def _overrides_path(value: Any, source: Path | None, where: str) -> Path | None:
+    if value is None:
+        return None
+    base = source.parent if source else Path.cwd()
+    path = Path(str(value))
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise _fail(where, f"file {path} not found")
+    return path
+
+
 def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
     label = str(source or "pipeline.yaml")
     try:
@@ -179,6 +208,7 @@ def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
             exclude_samples=_str_list(body.get("exclude_samples"), f"{where}.exclude_samples"),
             include_samples=_str_list(body.get("include_samples"), f"{where}.include_samples"),
             disease=str(body["disease"]).upper() if body.get("disease") else None,
+            illness_overrides=_overrides_path(body.get("illness_overrides"), source, f"{where}.illness_overrides"),
         )
     return cfg
 

@@ -195,7 +195,9 @@ def iter_chunks(
                 if batch.num_rows == 0:
                     continue
                 genes = batch.column(0)
-                values = np.empty((batch.num_rows, len(header.samples)), dtype=np.float64)
+                # column-major: each parsed column is copied contiguously, and the melt
+                # below is a free reshape (sample-major row order)
+                values = np.empty((batch.num_rows, len(header.samples)), dtype=np.float64, order="F")
                 for j in range(len(header.samples)):
                     col = batch.column(j + 1)
                     if col.null_count:
@@ -235,19 +237,19 @@ def check_chunk(chunk: MatrixChunk, stats: MatrixStats, label: str) -> None:
 
 
 def melt(chunk: MatrixChunk, gene_offset: int) -> pa.Table:
-    """Wide block -> long rows, gene-major: (gene_idx, sample_idx, expression_value).
+    """Wide block -> long rows, sample-major: (gene_idx, sample_idx, expression_value).
 
     gene_idx is the gene's row position in the file (0-based, across blocks) and
     sample_idx its column position; the batch's gene and sample dictionaries turn them
     back into ids (staging.expression_rows view).
     """
     n, k = chunk.values.shape
-    gene_idx = np.repeat(np.arange(gene_offset, gene_offset + n, dtype=np.int32), k)
-    sample_idx = np.tile(np.arange(k, dtype=np.int32), n)
+    gene_idx = np.tile(np.arange(gene_offset, gene_offset + n, dtype=np.int32), k)
+    sample_idx = np.repeat(np.arange(k, dtype=np.int32), n)
     return pa.table(
         {
             "gene_idx": gene_idx,
             "sample_idx": sample_idx,
-            "expression_value": chunk.values.reshape(-1),
+            "expression_value": chunk.values.reshape(-1, order="F"),
         }
     )

@@ -43,6 +43,7 @@ from loader.schema import (
     BATCH_GENES,
     BATCH_REGISTRY,
     BATCH_SAMPLES,
+    CONFIG_OVERRIDES,
     DOWNLOADS,
     EXPERIMENTS,
     EXPRESSION_VALUES,
@@ -70,6 +71,8 @@ class ExperimentPlan:
     samples: list[dict[str, Any]]
     excluded: list[str]
     disease: str | None
+    overrides: list[dict[str, Any]]
+    inputs_hash: str
 
 
 @dataclass
@@ -128,6 +131,37 @@ def _excluded(cfg_study: Any, header: MatrixHeader, label: str) -> list[str]:
     return sorted(excluded)
 
 
+def read_overrides(path: Path | None, header: MatrixHeader) -> list[dict[str, Any]]:
+    """Per-study overrides named by pipeline.yaml; every row is checked (named errors)."""
+    if path is None:
+        return []
+    from loader.illness import LABELS
+
+    present = set(header.samples)
+    rows = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"sample_accession_code", "illness_label"} <= set(reader.fieldnames or []):
+            raise LoaderError(
+                "INVALID_CONFIG", f"{path}: header must have sample_accession_code,illness_label[,reason]"
+            )
+        seen: set[str] = set()
+        for line, row in enumerate(reader, start=2):
+            sample = (row["sample_accession_code"] or "").strip()
+            label = (row["illness_label"] or "").strip().upper()
+            if label not in LABELS:
+                raise LoaderError(
+                    "INVALID_CONFIG", f"{path} line {line}: illness_label {label!r} is not one of {LABELS}"
+                )
+            if sample not in present:
+                raise LoaderError("INVALID_CONFIG", f"{path} line {line}: sample {sample!r} is not in the matrix")
+            if sample in seen:
+                raise LoaderError("INVALID_CONFIG", f"{path} line {line}: sample {sample!r} is overridden twice")
+            seen.add(sample)
+            rows.append({"sample_accession_code": sample, "illness_label": label, "reason": row.get("reason")})
+    return rows
+
+
 def plan_download(download: Download, config: PipelineConfig, runlog: RunLog) -> list[ExperimentPlan]:
     plans = []
     diseases = known_diseases()
@@ -146,6 +180,7 @@ def plan_download(download: Download, config: PipelineConfig, runlog: RunLog) ->
                     "UNKNOWN_DISEASE",
                     f"{label}: disease {disease!r} is not in seeds/disease_labels.csv ({', '.join(sorted(diseases))})",
                 )
+            overrides = read_overrides(study_cfg.illness_overrides, header)
             rec.rows_read = len(samples)
             rec.context.update({"file_name": files.matrix.name, "n_samples": len(header.samples)})
         with runlog.step("hash_file", study_accession_code=acc) as rec:
@@ -164,6 +199,10 @@ def plan_download(download: Download, config: PipelineConfig, runlog: RunLog) ->
                 samples=samples,
                 excluded=excluded,
                 disease=disease,
+                overrides=overrides,
+                inputs_hash=hashlib.sha256(
+                    f"{download.metadata_sha256}\n{config.study(acc).canonical()}".encode()
+                ).hexdigest(),
             )
         )
     for acc in config.studies_for_path(download.path):
@@ -328,8 +367,9 @@ def _estimate_rows(plan: ExperimentPlan) -> int:
 def _stage_metadata(warehouse: Warehouse, plan: ExperimentPlan, download: Download) -> int:
     acc = plan.files.accession
     bid = plan.batch_id
-    for table in (DOWNLOADS, EXPERIMENTS, SAMPLES, SAMPLE_ATTRIBUTES):
+    for table in (DOWNLOADS, EXPERIMENTS, SAMPLES, SAMPLE_ATTRIBUTES, CONFIG_OVERRIDES):
         warehouse.execute(f"DELETE FROM {table.qualified} WHERE batch_id = ?", (bid,))
+    warehouse.insert_rows(CONFIG_OVERRIDES, [{"batch_id": bid, **o} for o in plan.overrides])
     warehouse.insert_rows(
         DOWNLOADS, [{"batch_id": bid, **download_row(download.metadata), "metadata_hash": download.metadata_sha256}]
     )
@@ -373,7 +413,7 @@ def _stage_metadata(warehouse: Warehouse, plan: ExperimentPlan, download: Downlo
 
 def _registry_state(warehouse: Warehouse, batch_id: str) -> tuple[Any, ...] | None:
     rows = warehouse.query(
-        "SELECT status, is_current, metadata_hash FROM staging.batch_registry WHERE batch_id = ?", (batch_id,)
+        "SELECT status, is_current, inputs_hash FROM staging.batch_registry WHERE batch_id = ?", (batch_id,)
     )
     return rows[0] if rows else None
 
@@ -403,16 +443,16 @@ def _load_plan(
         },
         "environment": environment_info(),
     }
-    if state and state[0] == "COMPLETE" and state[1] == 1 and state[2] == download.metadata_sha256:
+    if state and state[0] == "COMPLETE" and state[1] == 1 and state[2] == plan.inputs_hash:
         with runlog.step("skip_loaded_batch", batch_id=plan.batch_id, study_accession_code=acc) as rec:
             rec.rows_written = 0
-            rec.context.update(context | {"reason": "same file and metadata already loaded; nothing written"})
+            rec.context.update(context | {"reason": "same file, metadata and settings already loaded; nothing written"})
             rec.finish("SKIPPED")
         result.action = "skipped"
         return result
     if state and state[1] == 1:
-        # same matrix, new metadata: the whole batch is validated and written again
-        # (technology or sample fields may change units and labels)
+        # same matrix, new metadata or study settings: the whole batch is validated and
+        # written again (technology, units, exclusions or overrides may change)
         result.action = "reloaded"
     with runlog.step("stage_expression", batch_id=plan.batch_id, study_accession_code=acc) as rec:
         stats, written = _stream_expression(warehouse, plan, config, label, show_progress)
@@ -462,6 +502,7 @@ def _load_plan(
                     "file_hash": plan.file_hash,
                     "file_size": plan.files.matrix.size,
                     "metadata_hash": download.metadata_sha256,
+                    "inputs_hash": plan.inputs_hash,
                     "download_path": str(download.path),
                     "status": "COMPLETE",
                     "is_current": 1,

@@ -128,7 +128,7 @@ BATCH_REGISTRY = Table(
     "batch_registry",
     _cols(
         "batch_id code notnull, batch_key bigint notnull, study_accession_code id notnull, file_name name notnull, "
-        "file_hash hash notnull, file_size bigint notnull, metadata_hash hash notnull, "
+        "file_hash hash notnull, file_size bigint notnull, metadata_hash hash notnull, inputs_hash hash notnull, "
         "download_path text, status code notnull, is_current flag notnull, "
         "n_genes bigint notnull, n_samples int notnull, n_rows bigint notnull, n_values_skipped bigint notnull, "
         "unit_tag code notnull, unit_source code notnull, unit_reason text, "
@@ -189,6 +189,14 @@ SAMPLE_ATTRIBUTES = Table(
     description="Submitter annotations flattened to key/value (attribute_text = 'key: value').",
 )
 
+CONFIG_OVERRIDES = Table(
+    "staging",
+    "illness_overrides_config",
+    _cols("batch_id code notnull, sample_accession_code id notnull, illness_label code notnull, reason text"),
+    primary_key=("batch_id", "sample_accession_code"),
+    description="Per-study illness overrides from the file pipeline.yaml names (`illness_overrides:`).",
+)
+
 RULE_MATCHES = Table(
     "staging",
     "illness_rule_matches",
@@ -241,6 +249,7 @@ TABLES: tuple[Table, ...] = (
     EXPERIMENTS,
     SAMPLES,
     SAMPLE_ATTRIBUTES,
+    CONFIG_OVERRIDES,
     RULE_MATCHES,
     RULES_APPLIED,
     PROCESS_LOG,

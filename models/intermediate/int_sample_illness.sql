@@ -15,7 +15,7 @@ rules as (
 ),
 
 overrides as (
-    select * from {{ ref('illness_overrides') }}
+    select * from {{ ref('stg_refinebio__illness_overrides') }}
 ),
 
 rule_hits as (

@@ -143,3 +143,35 @@ def test_reload_is_idempotent_and_a_changed_file_supersedes(warehouse, seed_stud
         == 18.5
     )
     assert warehouse.query("select sample_accession_code, sample_key from dim.dim_sample order by 1") == keys_before
+
+
+def test_config_overrides_and_exclusions_apply_and_reload(warehouse, seed_study, tmp_path):
+    overrides = tmp_path / "overrides.csv"
+    overrides.write_text("sample_accession_code,illness_label,reason\nSRR1652897,SEPTIC_SHOCK,chart review\n")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(
+        "studies:\n  SRP049820:\n    illness_overrides: overrides.csv\n    exclude_samples: [SRR1652899]\n"
+    )
+    warehouse.load(seed_study, config=config)
+    warehouse.build(config=config)
+    assert labels(warehouse)["SRR1652897"] == ("SEPTIC_SHOCK", "override", "R031")
+    assert warehouse.scalar("select count(*) from analytics.vw_export_contract") == 16
+    assert warehouse.query(
+        "select severity, details from meta.meta_data_validation_log "
+        "where validation_code = 'ILLNESS_OVERRIDE_CONFLICT'"
+    ) == [("WARN", "SRR1652897: override SEPTIC_SHOCK wins over rule R031 (SEPSIS)")]
+
+    # settings changed, same files: the batch is reloaded and the new settings apply
+    overrides.write_text("sample_accession_code,illness_label\nSRR1652897,SEPSIS\n")
+    config.write_text("studies:\n  SRP049820:\n    illness_overrides: overrides.csv\n")
+    assert "reloaded (metadata changed)" in warehouse.load(seed_study, config=config).stdout
+    warehouse.build(config=config)
+    assert labels(warehouse)["SRR1652897"] == ("SEPSIS", "override", "R031")
+    assert warehouse.scalar("select count(*) from analytics.vw_export_contract") == 20
+    assert warehouse.scalar("select count(*) from fact.fact_gene_expression") == 20
+    assert warehouse.scalar("select count(*) from staging.batch_registry") == 1
+
+    overrides.write_text("sample_accession_code,illness_label\nSRR1652897,FLU\n")
+    bad = warehouse.load(seed_study, config=config, check=False)
+    assert bad.returncode == 3
+    assert bad.stderr.startswith("error 53016 INVALID_CONFIG: ") and "line 2: illness_label 'FLU'" in bad.stderr
