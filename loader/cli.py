@@ -202,11 +202,86 @@ def build(dbt_args: tuple[str, ...], target: str | None, config_path: Path | Non
 @CONFIG_OPTION
 @handle_errors
 def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -> None:
-    """Every step: load the downloads, then build the warehouse."""
+    """Every step: load the downloads, build the warehouse, score and aggregate pairs."""
     tgt = _target(target)
     _load(list(paths), tgt, config_path)
     code = _build(tgt, config_path)
+    if code == 0:
+        code = _score(tgt, config_path)
     sys.exit(0 if code == 0 else 1)
+
+
+def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
+    from loader.config import load_config
+    from loader.dbt_runner import run_dbt
+    from loader.runlog import RunLog
+    from loader.score import check_disease_scope, score
+    from loader.warehouse import connect
+
+    config = load_config(config_path)
+    min_n = int(config.scoring.get("min_cohort_n", 4))
+    warehouse = connect(target)
+    try:
+        warehouse.ensure_schema()
+        runlog = RunLog()
+        check_disease_scope(warehouse, runlog)
+        result = score(warehouse, runlog, min_cohort_n=min_n)
+    finally:
+        warehouse.close()
+    verb = "reused" if result.reused else "computed"
+    click.echo(
+        f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "
+        f"{result.n_studies} studies = {result.n_rows:,} component rows ({result.seconds:.1f} s)"
+    )
+    started = time.perf_counter()
+    code, summary = run_dbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet=quiet)
+    _log_step(target, "aggregate_pair_metrics", "SUCCESS" if code == 0 else "FAILED", started, summary)
+    if code != 0:
+        if quiet and summary.get("output_tail"):
+            click.echo(summary["output_tail"], err=True)
+        click.echo(f"error: the SQL aggregator failed (dbt exit {code})", err=True)
+    return code
+
+
+@main.command("score")
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def score_command(target: str | None, config_path: Path | None) -> None:
+    """Per-study pair components (Python), then the SQL aggregator -> fact_gene_pair_metrics."""
+    code = _score(_target(target), config_path)
+    sys.exit(0 if code == 0 else 1)
+
+
+def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
+    from loader.warehouse import connect
+
+    warehouse = connect(target)
+    try:
+        return warehouse.query(
+            "SELECT coalesce(p.genea_symbol, ga.gene_id), coalesce(p.geneb_symbol, gb.gene_id), m.technology, "
+            "m.included_study_count, m.dz_soth_mean, m.dz_soth_i2, m.q_soth, m.r_shock, m.r_sepsis "
+            "FROM fact.fact_gene_pair_metrics m JOIN dim.dim_gene_pair p ON p.pair_key = m.pair_key "
+            "JOIN dim.dim_gene ga ON ga.gene_key = m.genea_key JOIN dim.dim_gene gb ON gb.gene_key = m.geneb_key "
+            "WHERE m.q_soth IS NOT NULL ORDER BY m.q_soth, m.power_score DESC, m.genea_key, m.geneb_key "
+            f"LIMIT {int(limit)}"
+        )
+    finally:
+        warehouse.close()
+
+
+def format_top_pairs(rows: list[tuple[Any, ...]]) -> str:
+    out = [
+        f"{'gene A':<16}{'gene B':<16}{'technology':<12}{'k':>3}{'dz_soth':>9}{'I2':>7}"
+        f"{'q_soth':>11}{'r_shock':>9}{'r_sepsis':>9}"
+    ]
+    for a, b, tech, k, dz, i2, q, rs, rp in rows:
+        cells = [
+            f"{v:>{w}.{f}}" if v is not None else f"{'-':>{w}}"
+            for v, w, f in ((dz, 9, "3f"), (i2, 7, "1f"), (q, 11, "2e"), (rs, 9, "3f"), (rp, 9, "3f"))
+        ]
+        out.append(f"{a:<16}{b:<16}{tech:<12}{k:>3}" + "".join(cells))
+    return "\n".join(out)
 
 
 @main.command()
@@ -287,6 +362,8 @@ def demo(out: Path, target: str | None) -> None:
     config_path = write_demo_downloads(out)
     _load([], tgt, config_path)
     code = _build(tgt, config_path, quiet=True)
+    if code == 0:
+        code = _score(tgt, config_path, quiet=True)
     if code != 0:
         sys.exit(1)
     from loader.status import format_status, warehouse_status
@@ -297,6 +374,8 @@ def demo(out: Path, target: str | None) -> None:
         click.echo(format_status(warehouse_status(warehouse)))
     finally:
         warehouse.close()
+    click.echo("\ntop pairs, septic shock vs other patients (pooled across studies, FDR first):")
+    click.echo(format_top_pairs(_top_pairs(tgt)))
     click.echo(f"demo finished in {time.perf_counter() - started:.1f} s")
 
 

@@ -218,6 +218,34 @@ RULES_APPLIED = Table(
     description="The rule set the last matching run used (a dbt test compares it to the seed).",
 )
 
+COMPONENT_COLUMNS = (
+    "r_control double, n_control int, r_sepsis double, n_sepsis int, r_shock double, n_shock int, "
+    "g_ss double, var_g_ss double, kappa_ss double, n_ss int, "
+    "g_soth double, var_g_soth double, kappa_soth double, n_soth int, n_labelled int"
+)
+
+PAIR_COMPONENTS = Table(
+    "analytics",
+    "pair_study_components",
+    _cols(
+        "feature_run_id code notnull, study_key int notnull, batch_id code notnull, technology code notnull, "
+        "genea_key int notnull, geneb_key int notnull, " + COMPONENT_COLUMNS
+    ),
+    primary_key=("feature_run_id", "study_key", "genea_key", "geneb_key"),
+    description="Per-study components of every candidate pair, written by the scoring step (genepair score).",
+)
+
+FEATURE_RUNS = Table(
+    "analytics",
+    "feature_runs",
+    _cols(
+        "feature_run_id code notnull, status code notnull, is_current flag notnull, n_studies int notnull, "
+        "n_pairs bigint notnull, n_rows bigint notnull, parameters_json text, started_at ts notnull, ended_at ts"
+    ),
+    primary_key=("feature_run_id",),
+    description="Scoring runs; feature_run_id is deterministic (same inputs -> same id and numbers).",
+)
+
 PROCESS_LOG = Table(
     "meta",
     "meta_etl_process_log",
@@ -252,6 +280,8 @@ TABLES: tuple[Table, ...] = (
     CONFIG_OVERRIDES,
     RULE_MATCHES,
     RULES_APPLIED,
+    PAIR_COMPONENTS,
+    FEATURE_RUNS,
     PROCESS_LOG,
     VALIDATION_LOG,
 )

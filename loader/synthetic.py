@@ -110,10 +110,15 @@ def simulate_log2(spec: StudySpec, labels: list[str]) -> np.ndarray:
         latent = rng.standard_normal(n_samples)
         ea = rho * latent + np.sqrt(1 - rho**2) * rng.standard_normal(n_samples)
         eb = rho * latent + np.sqrt(1 - rho**2) * rng.standard_normal(n_samples)
-        x[a] = 10.0 + ea
-        x[b] = 9.0 + eb
-        d_sd = np.sqrt(np.maximum(2 - 2 * rho, 0.05))
-        x[a] += np.where(cohort == "SEPTIC_SHOCK", pair.shock_shift * d_sd, 0.0)
+        spread = 2.5  # planted genes vary strongly, so a dispersion filter keeps them
+        x[a] = 10.0 + spread * ea
+        x[b] = 9.0 + spread * eb
+        # the pair, not either gene, carries the signal: A up and B down by half the
+        # shift each, in units of d's SD; strongly correlated genes keep d's SD small
+        d_sd = spread * np.sqrt(np.maximum(2 - 2 * rho, 0.05))
+        half = np.where(cohort == "SEPTIC_SHOCK", 0.5 * pair.shock_shift * d_sd, 0.0)
+        x[a] += half
+        x[b] -= half
     return x
 
 
@@ -285,8 +290,8 @@ def _write_metadata_tsv(path: Path, acc: str, records: list[dict]) -> None:
 def demo_pairs() -> list[PlantedPair]:
     genes = {s: g for g, s in known_genes()}
     return [
-        PlantedPair(genes["MS4A4A"], genes["CD86"], {"CONTROL": 0.1, "SEPSIS": 0.3, "SEPTIC_SHOCK": 0.8}, 1.2),
-        PlantedPair(genes["S100A12"], genes["CLEC4D"], {"CONTROL": 0.0, "SEPSIS": 0.2, "SEPTIC_SHOCK": 0.7}, 1.0),
+        PlantedPair(genes["MS4A4A"], genes["CD86"], {"CONTROL": 0.6, "SEPSIS": 0.7, "SEPTIC_SHOCK": 0.9}, 1.5),
+        PlantedPair(genes["S100A12"], genes["CLEC4D"], {"CONTROL": 0.5, "SEPSIS": 0.6, "SEPTIC_SHOCK": 0.85}, 1.2),
         PlantedPair(genes["MNDA"], genes["CD14"], {"CONTROL": 0.6, "SEPSIS": 0.6, "SEPTIC_SHOCK": 0.6}, 0.0),
     ]
 

@@ -1,0 +1,202 @@
+"""The scoring step (`genepair score`): export contract -> per-study pair components.
+
+I/O lives here; the numbers come from the pure package ``scoring``. For each study the
+candidate genes' transformed values are read from ``analytics.vw_export_contract``,
+pivoted to a genes x samples matrix, and ``scoring.components.study_components``
+computes the components of every candidate pair; they are bulk-written to
+``analytics.pair_study_components`` under one ``feature_run_id``.
+
+``feature_run_id`` is a UUID derived from the inputs (each study's current batch, the
+candidate pairs, the parameters), so the same inputs always give the same id and the same
+rows: a re-run replaces the run's rows instead of adding duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from loader.errors import GenepairError
+from loader.runlog import RunLog, utcnow
+from loader.schema import FEATURE_RUNS, PAIR_COMPONENTS
+from loader.warehouse import Warehouse
+from scoring.components import study_components
+from scoring.meta import MIN_COHORT_N
+
+NAMESPACE = uuid.UUID("6f1c2a52-2b1e-4c5e-9b8a-5d0c6f1e2a77")
+
+
+@dataclass
+class ScoreResult:
+    feature_run_id: str
+    n_studies: int
+    n_pairs: int
+    n_rows: int
+    seconds: float
+    reused: bool
+
+
+def _candidate_pairs(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
+    rows = warehouse.query(
+        "SELECT genea_key, geneb_key FROM analytics.tbl_gene_pairs_materialized ORDER BY genea_key, geneb_key"
+    )
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def _studies(warehouse: Warehouse) -> list[tuple[int, str, str, str]]:
+    return [
+        (int(r[0]), r[1], r[2], r[3] or "OTHER")
+        for r in warehouse.query(
+            "SELECT study_key, study_accession_code, current_batch_id, study_technology FROM dim.dim_study "
+            "ORDER BY study_key"
+        )
+    ]
+
+
+def feature_run_id(
+    studies: list[tuple[int, str, str, str]], gene_a: np.ndarray, gene_b: np.ndarray, params: dict
+) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[s[0], s[2]] for s in studies], sort_keys=True).encode())
+    digest.update(json.dumps(params, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(gene_a).tobytes())
+    digest.update(np.ascontiguousarray(gene_b).tobytes())
+    return str(uuid.uuid5(NAMESPACE, digest.hexdigest()))
+
+
+def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(matrix genes x samples with NaN for missing, labels per sample, gene present mask)."""
+    rows = warehouse.query(
+        "SELECT c.gene_key, c.sample_key, c.expression_value, c.illness_label "
+        "FROM analytics.vw_export_contract AS c "
+        "WHERE c.study_key = ? AND c.gene_key IN ("
+        "SELECT genea_key FROM analytics.tbl_gene_pairs_materialized "
+        "UNION SELECT geneb_key FROM analytics.tbl_gene_pairs_materialized)",
+        (study_key,),
+    )
+    if not rows:
+        return np.empty((genes.size, 0)), np.empty(0, dtype=object), np.zeros(genes.size, dtype=bool)
+    gene_keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    sample_keys = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    values = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    samples, sample_idx = np.unique(sample_keys, return_inverse=True)
+    gene_pos = np.searchsorted(genes, gene_keys)
+    matrix = np.full((genes.size, samples.size), np.nan)
+    matrix[gene_pos, sample_idx] = values
+    labels = np.empty(samples.size, dtype=object)
+    labels[sample_idx] = [r[3] for r in rows]
+    present = np.isfinite(matrix).all(axis=1)
+    return matrix, labels, present
+
+
+def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
+    """Every study to pool needs exactly one active disease mapping (SPEC §6.8):
+    54001 when none, 54002 when several; logged to meta_data_validation_log."""
+    rows = warehouse.query(
+        "SELECT s.study_key, s.study_accession_code, s.current_batch_id, count(m.study_disease_map_key) "
+        "FROM dim.dim_study AS s LEFT JOIN dim.study_disease_map AS m "
+        "ON m.study_key = s.study_key AND m.is_active = 1 "
+        "GROUP BY s.study_key, s.study_accession_code, s.current_batch_id ORDER BY s.study_accession_code"
+    )
+    missing = [(r[0], r[1], r[2]) for r in rows if r[3] == 0]
+    multiple = [(r[0], r[1], r[2], r[3]) for r in rows if r[3] > 1]
+    if not missing and not multiple:
+        return
+    for key, acc, batch in missing:
+        runlog.finding("AGG_MISSING_DISEASE_MAP", "ERROR", f"{acc}: no active study_disease_map row", batch)
+        runlog.findings[-1]["study_key"] = key
+    for key, acc, batch, n in multiple:
+        runlog.finding("AGG_MULTI_DISEASE_MAP", "ERROR", f"{acc}: {n} active study_disease_map rows", batch)
+        runlog.findings[-1]["study_key"] = key
+    name = "AGG_MISSING_DISEASE_MAP" if missing else "AGG_MULTI_DISEASE_MAP"
+    studies = ", ".join(r[1] for r in (missing or multiple))
+    error = GenepairError(
+        name,
+        f"{'no active disease mapping' if missing else 'several active disease mappings'} for {studies}; "
+        "map each study once with `genepair disease set STUDY DISEASE` (or `default_disease` in pipeline.yaml)",
+    )
+    with contextlib.suppress(GenepairError), runlog.step("check_disease_scope"):
+        raise error
+    warehouse.begin()
+    runlog.flush(warehouse)
+    warehouse.commit()
+    raise error
+
+
+def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N) -> ScoreResult:
+    """Compute and store the components of every candidate pair in every study."""
+    started = time.perf_counter()
+    gene_a, gene_b = _candidate_pairs(warehouse)
+    genes = np.unique(np.concatenate([gene_a, gene_b]))
+    studies = _studies(warehouse)
+    params = {"min_cohort_n": min_cohort_n, "fisher_variance": "1/(n-3)"}
+    run_id = feature_run_id(studies, gene_a, gene_b, params)
+    existing = warehouse.query(
+        "SELECT status, n_rows FROM analytics.feature_runs WHERE feature_run_id = ? AND is_current = 1", (run_id,)
+    )
+    if existing and existing[0][0] == "COMPLETE":
+        return ScoreResult(run_id, len(studies), gene_a.size, int(existing[0][1]), time.perf_counter() - started, True)
+    a_pos = np.searchsorted(genes, gene_a)
+    b_pos = np.searchsorted(genes, gene_b)
+    warehouse.begin()
+    try:
+        warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
+        warehouse.execute(f"UPDATE {FEATURE_RUNS.qualified} SET is_current = 0")
+        n_rows = 0
+        for study_key, accession, batch_id, technology in studies:
+            with runlog.step("score_study", batch_id=batch_id, study_accession_code=accession) as rec:
+                matrix, labels, present = _study_matrix(warehouse, study_key, genes)
+                use = present[a_pos] & present[b_pos]
+                rec.rows_read = int(np.isfinite(matrix).sum())
+                if not use.any():
+                    rec.rows_written = 0
+                    continue
+                comp = study_components(
+                    np.where(np.isfinite(matrix), matrix, 0.0), labels, a_pos[use], b_pos[use], min_cohort_n
+                )
+                n = int(use.sum())
+                table = pa.table(
+                    {
+                        "feature_run_id": pa.repeat(pa.scalar(run_id), n),
+                        "study_key": pa.repeat(pa.scalar(study_key, pa.int32()), n),
+                        "batch_id": pa.repeat(pa.scalar(batch_id), n),
+                        "technology": pa.repeat(pa.scalar(technology), n),
+                        "genea_key": pa.array(gene_a[use], pa.int32()),
+                        "geneb_key": pa.array(gene_b[use], pa.int32()),
+                        **{k: pa.array(v, pa.int32() if k.startswith("n_") else pa.float64()) for k, v in comp.items()},
+                    }
+                )
+                n_rows += warehouse.insert_arrow(PAIR_COMPONENTS, table)
+                rec.rows_written = n
+                rec.context.update({"feature_run_id": run_id, "pairs": n, "samples": int(labels.size)})
+        warehouse.execute(f"DELETE FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ?", (run_id,))
+        warehouse.insert_rows(
+            FEATURE_RUNS,
+            [
+                {
+                    "feature_run_id": run_id,
+                    "status": "COMPLETE",
+                    "is_current": 1,
+                    "n_studies": len(studies),
+                    "n_pairs": int(gene_a.size),
+                    "n_rows": n_rows,
+                    "parameters_json": json.dumps(params, sort_keys=True),
+                    "started_at": utcnow(),
+                    "ended_at": utcnow(),
+                }
+            ],
+        )
+        runlog.flush(warehouse)
+        warehouse.commit()
+    except BaseException:
+        warehouse.rollback()
+        raise
+    return ScoreResult(run_id, len(studies), int(gene_a.size), n_rows, time.perf_counter() - started, False)
