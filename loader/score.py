@@ -171,7 +171,12 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                         "technology": pa.repeat(pa.scalar(technology), n),
                         "genea_key": pa.array(gene_a[use], pa.int32()),
                         "geneb_key": pa.array(gene_b[use], pa.int32()),
-                        **{k: pa.array(v, pa.int32() if k.startswith("n_") else pa.float64()) for k, v in comp.items()},
+                        # NaN (no estimate) is written as NULL: SQL aggregates skip NULLs,
+                        # while a NaN would poison sums (and compares as large in DuckDB)
+                        **{
+                            k: pa.array(v, pa.int32() if k.startswith("n_") else pa.float64(), from_pandas=True)
+                            for k, v in comp.items()
+                        },
                     }
                 )
                 n_rows += warehouse.insert_arrow(PAIR_COMPONENTS, table)

@@ -97,10 +97,11 @@
     end)
 {%- endmacro %}
 
-{#- I^2 in percent: max(0, (Q - (k - 1)) / Q) * 100, 0 when Q = 0 -#}
+{#- I^2 in percent: max(0, (Q - (k - 1)) / Q) * 100; 0 when Q = 0 or k = 1 -#}
 {% macro gp_dl_i2(q, k) -%}
     (case
         when {{ k }} < 1 then null
+        when {{ k }} = 1 then 0.0
         when {{ q }} > 0 and {{ q }} - ({{ k }} - 1) > 0 then ({{ q }} - ({{ k }} - 1)) / {{ q }} * 100.0
         else 0.0
     end)

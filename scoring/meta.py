@@ -61,8 +61,9 @@ def dsl(yi: np.ndarray, vi: np.ndarray) -> PooledEstimate:
         se = np.sqrt(1.0 / sw_star)
         z = estimate / se
         i2 = np.where(q > 0, np.maximum(0.0, (q - df) / q) * 100.0, 0.0)
-    q = np.where(k >= 1, q, np.nan)
-    i2 = np.where(k >= 1, i2, np.nan)
+    # k = 1 passes the study through: Q and I^2 are 0 by definition (not rounding residue)
+    q = np.where(k > 1, q, np.where(k == 1, 0.0, np.nan))
+    i2 = np.where(k > 1, i2, np.where(k == 1, 0.0, np.nan))
     tau2 = np.where(k >= 1, tau2, np.nan)
     return PooledEstimate(
         estimate=estimate,

@@ -54,3 +54,8 @@ def test_demo_runs_end_to_end(warehouse):
     assert any(line.startswith("GSE900002") and "NO_SEPSIS 8" in line and "100.0%" in line for line in lines)
     assert warehouse.scalar("select count(*) from analytics.tbl_gene_pairs_materialized") == 60 * 59 // 2
     assert warehouse.scalar("select count(*) from dim.dim_gene_pair") == 1770
+    # the demo ends with the top pairs; the planted pairs of the generator come first
+    top = lines[lines.index("top pairs, septic shock vs other patients (pooled across studies, FDR first):") + 2 :]
+    assert top[0].split()[:3] == ["MS4A4A", "CD86", "MICROARRAY"]
+    assert top[1].split()[:3] == ["S100A12", "CLEC4D", "MICROARRAY"]
+    assert warehouse.scalar("select count(*) from fact.fact_gene_pair_metrics") == 2 * 1770

@@ -127,7 +127,10 @@ between_study as (
     select
         fixed_effect.*,
         {% for m in metrics %}
-        case when fixed_effect.k_{{ m }} >= 1 then coalesce(heterogeneity.q_{{ m }}, 0.0) end as q_{{ m }},
+        case
+            when fixed_effect.k_{{ m }} = 1 then 0.0
+            when fixed_effect.k_{{ m }} > 1 then coalesce(heterogeneity.q_{{ m }}, 0.0)
+        end as q_{{ m }},
         {{ gp_dl_tau2('coalesce(heterogeneity.q_' ~ m ~ ', 0.0)', 'fixed_effect.k_' ~ m, 'fixed_effect.sw_' ~ m, 'fixed_effect.sww_' ~ m) }}
             as tau2_{{ m }}{{ ',' if not loop.last }}
         {% endfor %}
