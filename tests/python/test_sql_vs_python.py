@@ -3,6 +3,8 @@ to 1e-9 on every column, on the example studies; disease-scope refusals are name
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,32 @@ def test_unmapped_study_is_refused_with_54001(scored):
     assert scored.query(
         "select severity, details from meta.meta_data_validation_log where validation_code = 'AGG_MISSING_DISEASE_MAP'"
     ) == [("ERROR", "SRP800004: no active study_disease_map row")]
+
+
+def test_ranked_view_filters_and_session_parameters(scored):
+    import duckdb
+
+    con = duckdb.connect(str(scored.db), read_only=True)
+    try:
+        count = "select count(*) from analytics.vw_pair_metrics_ranked"
+        expected_default = con.execute(
+            "select count(*) from fact.fact_gene_pair_metrics where included_study_count >= 3 "
+            "and least(coalesce(q_combined, 1), coalesce(q_ss, 1), coalesce(q_soth, 1)) <= 0.05 "
+            "and least(coalesce(dz_ss_i2, 100), coalesce(dz_soth_i2, 100)) <= 75"
+        ).fetchone()[0]
+        assert con.execute(count).fetchone()[0] == expected_default
+        con.execute("SET VARIABLE q = 1.0")
+        con.execute("SET VARIABLE k_min = 1")
+        con.execute("SET VARIABLE i2_max = 100")
+        assert con.execute(count).fetchone()[0] == 600  # every SEPSIS row passes
+        con.execute("SET VARIABLE disease = 'SEPTIC_SHOCK'")
+        assert con.execute(count).fetchone()[0] == 0
+        con.execute("SET VARIABLE disease = 'SEPSIS'")
+        ranks = con.execute(
+            "select rank_position, q_star from analytics.vw_pair_metrics_ranked order by rank_position"
+        ).fetchall()
+        assert [r[0] for r in ranks] == list(range(1, 601))
+        assert all(a[1] <= b[1] for a, b in itertools.pairwise(ranks))
+        assert con.execute("select count(*) from analytics.vw_pair_metrics_significant").fetchone()[0] == 600
+    finally:
+        con.close()
