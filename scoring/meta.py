@@ -43,21 +43,28 @@ def dsl(yi: np.ndarray, vi: np.ndarray) -> PooledEstimate:
     """DerSimonian–Laird random-effects pooling over the last axis."""
     yi = np.asarray(yi, dtype=np.float64)
     vi = np.asarray(vi, dtype=np.float64)
-    valid = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
-    y = np.where(valid, yi, 0.0)
-    w = np.where(valid, 1.0 / np.where(valid, vi, 1.0), 0.0)
-    k = valid.sum(axis=-1)
-    sw = w.sum(axis=-1)
+    # studies-first contiguous layout: the sums over studies become k vector additions
+    y = np.moveaxis(yi, -1, 0).copy()
+    v = np.moveaxis(vi, -1, 0).copy()
+    with np.errstate(invalid="ignore"):
+        valid = (v > 0) & (v < np.inf) & (np.abs(y) < np.inf)  # NaN compares False
+    invalid = ~valid
+    y[invalid] = 0.0
+    v[invalid] = np.inf  # weight 1/inf = 0: an absent study adds nothing
+    w = 1.0 / v
+    k = valid.sum(axis=0)
+    sw = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta_f = (w * y).sum(axis=-1) / sw
-        q = (w * (y - theta_f[..., None]) ** 2).sum(axis=-1)
-        c = sw - (w * w).sum(axis=-1) / sw
+        theta_f = (w * y).sum(axis=0) / sw
+        dev = y - theta_f
+        q = (w * dev * dev).sum(axis=0)
+        c = sw - (w * w).sum(axis=0) / sw
         df = k - 1
-        tau2 = np.where(df > 0, np.maximum(0.0, (q - df) / c), 0.0)
-        tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
-        w_star = np.where(valid, 1.0 / (np.where(valid, vi, 1.0) + tau2[..., None]), 0.0)
-        sw_star = w_star.sum(axis=-1)
-        estimate = (w_star * y).sum(axis=-1) / sw_star
+        tau2 = np.maximum(0.0, (q - df) / c)
+        tau2 = np.where((df > 0) & np.isfinite(tau2), tau2, 0.0)
+        w_star = 1.0 / (v + tau2)
+        sw_star = w_star.sum(axis=0)
+        estimate = (w_star * y).sum(axis=0) / sw_star
         se = np.sqrt(1.0 / sw_star)
         z = estimate / se
         i2 = np.where(q > 0, np.maximum(0.0, (q - df) / q) * 100.0, 0.0)
