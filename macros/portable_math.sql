@@ -30,12 +30,6 @@
 {% macro default__gp_stddev_samp(x) -%} stddev_samp({{ x }}) {%- endmacro %}
 {% macro sqlserver__gp_stddev_samp(x) -%} stdev({{ x }}) {%- endmacro %}
 
-{% macro gp_var_samp(x) -%}
-    {{ return(adapter.dispatch('gp_var_samp', 'genepair')(x)) }}
-{%- endmacro %}
-{% macro default__gp_var_samp(x) -%} var_samp({{ x }}) {%- endmacro %}
-{% macro sqlserver__gp_var_samp(x) -%} var({{ x }}) {%- endmacro %}
-
 {% macro gp_now() -%}
     {{ return(adapter.dispatch('gp_now', 'genepair')()) }}
 {%- endmacro %}
