@@ -139,20 +139,20 @@ def _refresh_rules(target: str) -> int:
 def _log_step(
     target: str, step: str, status: str, started: float, context: dict[str, Any], error: str | None = None
 ) -> None:
-    from loader.runlog import RunLog
+    """One meta_etl_process_log row for a step that ran outside the loader (dbt build)."""
+    from datetime import timedelta
+
+    from loader.runlog import RunLog, StepRecord, utcnow
     from loader.warehouse import connect
 
+    seconds = time.perf_counter() - started
     runlog = RunLog()
-    rec = None
-    try:
-        with runlog.step(step) as rec:
-            rec.context.update(context)
-            rec.context["seconds"] = round(time.perf_counter() - started, 3)
-            if status != "SUCCESS":
-                rec.error_message = error
-                rec.finish(status)
-    except Exception:
-        pass
+    rec = StepRecord(run_id=runlog.run_id, step=step, started_at=utcnow() - timedelta(seconds=seconds))
+    rec.context.update(context)
+    rec.context["seconds"] = round(seconds, 3)
+    rec.error_message = error
+    rec.finish(status)
+    runlog.records.append(rec)
     warehouse = connect(target)
     try:
         warehouse.begin()
