@@ -34,7 +34,18 @@ def dbt_env(target: str) -> dict[str, str]:
     env["DBT_PROFILES_DIR"] = str(ensure_profiles())
     env["DBT_PROJECT_DIR"] = str(PROJECT_ROOT)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env.setdefault("GENEPAIR_DUCKDB_MEMORY", default_duckdb_memory())
     return env
+
+
+def default_duckdb_memory() -> str:
+    """Half of the machine's memory (at least 1 GB) for dbt's DuckDB: the aggregator's
+    hash tables spill to disk below that (4 GB made it 1.8x slower on 2 M pairs)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, total // 2 // 1_000_000_000)}GB"
 
 
 def run_dbt(

@@ -309,13 +309,15 @@ def create_schema_sql(schema: str, dialect: str) -> str:
 def ddl(dialect: str, primary_keys: bool = True) -> list[str]:
     """DDL for every loader table and the expression_rows view.
 
-    DuckDB gets no primary key on expression_values: an ART index would cost more than
-    the whole load; uniqueness holds by construction (duplicate genes and sample columns
-    are rejected before anything is written).
+    With ``primary_keys=False`` (DuckDB) the bulk tables, expression_values and
+    pair_study_components, get no primary key: an ART index would cost more than the
+    whole load (and 3-4 s per 2 M component rows). Uniqueness holds by construction:
+    duplicate genes and sample columns are rejected before anything is written, and a
+    scoring run deletes its rows before writing one row per candidate pair and study.
     """
     stmts = [create_schema_sql(s, dialect) for s in SCHEMAS]
     for table in TABLES:
-        pk = primary_keys or table is not EXPRESSION_VALUES
+        pk = primary_keys or table not in (EXPRESSION_VALUES, PAIR_COMPONENTS)
         stmts.append(create_table_sql(table, dialect, with_primary_key=pk))
     stmts.append(EXPRESSION_ROWS_VIEW.format(or_replace="OR ALTER" if dialect == "sqlserver" else "OR REPLACE"))
     return stmts

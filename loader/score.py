@@ -18,6 +18,7 @@ import hashlib
 import json
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,11 +45,10 @@ class ScoreResult:
 
 
 def _candidate_pairs(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
-    rows = warehouse.query(
+    gene_a, gene_b = warehouse.query_columns(
         "SELECT genea_key, geneb_key FROM analytics.tbl_gene_pairs_materialized ORDER BY genea_key, geneb_key"
     )
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
+    return gene_a.astype(np.int64), gene_b.astype(np.int64)
 
 
 def _studies(warehouse: Warehouse) -> list[tuple[int, str, str, str]]:
@@ -74,7 +74,7 @@ def feature_run_id(
 
 def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(matrix genes x samples with NaN for missing, labels per sample, gene present mask)."""
-    rows = warehouse.query(
+    gene_keys, sample_keys, values, label_values = warehouse.query_columns(
         "SELECT c.gene_key, c.sample_key, c.expression_value, c.illness_label "
         "FROM analytics.vw_export_contract AS c "
         "WHERE c.study_key = ? AND c.gene_key IN ("
@@ -82,19 +82,44 @@ def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tu
         "UNION SELECT geneb_key FROM analytics.tbl_gene_pairs_materialized)",
         (study_key,),
     )
-    if not rows:
+    if gene_keys.size == 0:
         return np.empty((genes.size, 0)), np.empty(0, dtype=object), np.zeros(genes.size, dtype=bool)
-    gene_keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    sample_keys = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    values = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    samples, sample_idx = np.unique(sample_keys, return_inverse=True)
-    gene_pos = np.searchsorted(genes, gene_keys)
+    samples, sample_idx = np.unique(sample_keys.astype(np.int64), return_inverse=True)
+    gene_pos = np.searchsorted(genes, gene_keys.astype(np.int64))
     matrix = np.full((genes.size, samples.size), np.nan)
-    matrix[gene_pos, sample_idx] = values
+    matrix[gene_pos, sample_idx] = values.astype(np.float64)
     labels = np.empty(samples.size, dtype=object)
-    labels[sample_idx] = [r[3] for r in rows]
+    labels[sample_idx] = label_values
     present = np.isfinite(matrix).all(axis=1)
     return matrix, labels, present
+
+
+def _components_table(
+    run_id: str,
+    study_key: int,
+    batch_id: str,
+    technology: str,
+    gene_a: np.ndarray,
+    gene_b: np.ndarray,
+    comp: dict[str, np.ndarray],
+) -> pa.Table:
+    n = gene_a.size
+    return pa.table(
+        {
+            "feature_run_id": pa.repeat(pa.scalar(run_id), n),
+            "study_key": pa.repeat(pa.scalar(study_key, pa.int32()), n),
+            "batch_id": pa.repeat(pa.scalar(batch_id), n),
+            "technology": pa.repeat(pa.scalar(technology), n),
+            "genea_key": pa.array(gene_a, pa.int32()),
+            "geneb_key": pa.array(gene_b, pa.int32()),
+            # NaN (no estimate) is written as NULL: SQL aggregates skip NULLs,
+            # while a NaN would poison sums (and compares as large in DuckDB)
+            **{
+                k: pa.array(v, pa.int32() if k.startswith("n_") else pa.float64(), from_pandas=True)
+                for k, v in comp.items()
+            },
+        }
+    )
 
 
 def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
@@ -151,37 +176,38 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
         warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
         warehouse.execute(f"UPDATE {FEATURE_RUNS.qualified} SET is_current = 0")
         n_rows = 0
-        for study_key, accession, batch_id, technology in studies:
-            with runlog.step("score_study", batch_id=batch_id, study_accession_code=accession) as rec:
-                matrix, labels, present = _study_matrix(warehouse, study_key, genes)
-                use = present[a_pos] & present[b_pos]
-                rec.rows_read = int(np.isfinite(matrix).sum())
-                if not use.any():
+        # The bulk insert of study i runs on a writer thread while study i + 1 is computed
+        # (DuckDB and psycopg release the GIL); the connection is only touched by one
+        # thread at a time: the next study's matrix is read after the previous insert ends.
+        with ThreadPoolExecutor(1) as writer:
+            pending: Future[int] | None = None
+            following = _study_matrix(warehouse, studies[0][0], genes) if studies else None
+            for i, (study_key, accession, batch_id, technology) in enumerate(studies):
+                with runlog.step("score_study", batch_id=batch_id, study_accession_code=accession) as rec:
+                    matrix, labels, present = following
+                    use = present[a_pos] & present[b_pos]
+                    rec.rows_read = int(np.isfinite(matrix).sum())
+                    comp = (
+                        study_components(
+                            np.where(np.isfinite(matrix), matrix, 0.0), labels, a_pos[use], b_pos[use], min_cohort_n
+                        )
+                        if use.any()
+                        else None
+                    )
+                    if pending is not None:
+                        n_rows += pending.result()
+                        pending = None
+                    if i + 1 < len(studies):
+                        following = _study_matrix(warehouse, studies[i + 1][0], genes)
                     rec.rows_written = 0
-                    continue
-                comp = study_components(
-                    np.where(np.isfinite(matrix), matrix, 0.0), labels, a_pos[use], b_pos[use], min_cohort_n
-                )
-                n = int(use.sum())
-                table = pa.table(
-                    {
-                        "feature_run_id": pa.repeat(pa.scalar(run_id), n),
-                        "study_key": pa.repeat(pa.scalar(study_key, pa.int32()), n),
-                        "batch_id": pa.repeat(pa.scalar(batch_id), n),
-                        "technology": pa.repeat(pa.scalar(technology), n),
-                        "genea_key": pa.array(gene_a[use], pa.int32()),
-                        "geneb_key": pa.array(gene_b[use], pa.int32()),
-                        # NaN (no estimate) is written as NULL: SQL aggregates skip NULLs,
-                        # while a NaN would poison sums (and compares as large in DuckDB)
-                        **{
-                            k: pa.array(v, pa.int32() if k.startswith("n_") else pa.float64(), from_pandas=True)
-                            for k, v in comp.items()
-                        },
-                    }
-                )
-                n_rows += warehouse.insert_arrow(PAIR_COMPONENTS, table)
-                rec.rows_written = n
-                rec.context.update({"feature_run_id": run_id, "pairs": n, "samples": int(labels.size)})
+                    if comp is None:
+                        continue
+                    table = _components_table(run_id, study_key, batch_id, technology, gene_a[use], gene_b[use], comp)
+                    pending = writer.submit(warehouse.insert_arrow, PAIR_COMPONENTS, table)
+                    rec.rows_written = table.num_rows
+                    rec.context.update({"feature_run_id": run_id, "pairs": table.num_rows, "samples": int(labels.size)})
+            if pending is not None:
+                n_rows += pending.result()
         warehouse.execute(f"DELETE FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ?", (run_id,))
         warehouse.insert_rows(
             FEATURE_RUNS,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -46,6 +47,10 @@ class Warehouse:
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
+        """A result as one numpy array per column (numeric columns for the scoring step)."""
         raise NotImplementedError
 
     def begin(self) -> None:
@@ -135,6 +140,10 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, list(params)).fetchall()
 
+    def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
+        result = self.con.execute(sql, list(params)).fetchnumpy()
+        return [np.asarray(v) for v in result.values()]
+
     def close(self) -> None:
         self.con.close()
 
@@ -182,6 +191,13 @@ class PostgresWarehouse(Warehouse):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(self._sql(sql), list(params) or None).fetchall()
 
+    def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
+        cur = self.con.execute(self._sql(sql), list(params) or None)
+        rows = cur.fetchall()
+        if not rows:
+            return [np.empty(0) for _ in cur.description or ()]
+        return [np.array(col) for col in zip(*rows, strict=True)]
+
     def begin(self) -> None:
         self.con.execute("BEGIN")
 
@@ -190,6 +206,18 @@ class PostgresWarehouse(Warehouse):
 
     def lock_study(self, study: str) -> None:
         self.con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"genepair:{study}"])
+
+    def ensure_schema(self) -> None:
+        """DDL under a transaction-scoped advisory lock: two loaders starting at once would
+        otherwise race on CREATE ... IF NOT EXISTS (a unique violation in pg_type)."""
+        self.begin()
+        try:
+            self.con.execute("SELECT pg_advisory_xact_lock(hashtext('genepair:ddl'))")
+            super().ensure_schema()
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
 
     def _copy_csv(self, qualified: str, columns: list[str], data: pa.Table) -> int:
         buf = io.BytesIO()

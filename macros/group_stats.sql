@@ -49,7 +49,7 @@
         group by {{ keys | join(', ') }}
     ) as grouped
     inner join {{ rel }} as detail
-        on {% for k in keys %}{{ 'and ' if not loop.first }}detail.{{ k }} = grouped.{{ k }}{% endfor %}
+        on {% for k in keys %}{{ ' and ' if not loop.first }}detail.{{ k }} = grouped.{{ k }}{% endfor %}
     group by
         {% for k in keys %}grouped.{{ k }},
         {% endfor -%}

@@ -14,6 +14,9 @@ and only kappa needs d itself, computed block by block.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from scoring.correlation import spearman_matrix
@@ -61,12 +64,40 @@ def pair_effect(
     return EffectSize(g=g, var_g=var_g, mean1=mean1, mean2=mean2, n1=n1, n2=n2)
 
 
+def _kappa_counts(
+    xg: np.ndarray,
+    firsts: np.ndarray,
+    bounds: np.ndarray,
+    order: np.ndarray,
+    gene_b: np.ndarray,
+    threshold: np.ndarray,
+    sign: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Samples of one group classified as group 1, for the pairs of the given first genes
+    (pairs order[bounds[i]:bounds[i + 1]] start with firsts[i]); written into counts."""
+    for i, first in enumerate(firsts):
+        idx = order[bounds[i] : bounds[i + 1]]
+        d = xg[gene_b[idx]]  # a fresh copy: the in-place steps below never touch x
+        np.subtract(xg[first], d, out=d)
+        d -= threshold[idx][:, None]
+        d *= sign[idx][:, None]
+        counts[idx] = np.count_nonzero(d > 0, axis=1)
+
+
 def pair_kappa(
-    x: np.ndarray, cols1: np.ndarray, cols2: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray, effect: EffectSize
+    x: np.ndarray,
+    cols1: np.ndarray,
+    cols2: np.ndarray,
+    gene_a: np.ndarray,
+    gene_b: np.ndarray,
+    effect: EffectSize,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Cohen's kappa of the rule "group 1 when sign(g)(d - (mean1 + mean2)/2) > 0" for every
     pair. Pairs are processed by their first gene: x_A of one gene is broadcast against the
-    rows of all its partners (one gather instead of two, no pair-sized temporaries)."""
+    rows of all its partners (one gather instead of two, no pair-sized temporaries), in
+    ``workers`` threads (numpy releases the GIL; default: one per CPU, at most 8)."""
     out = np.full(gene_a.size, np.nan)
     if effect.n1 < MIN_GROUP_N or effect.n2 < MIN_GROUP_N:
         return out
@@ -80,17 +111,16 @@ def pair_kappa(
     bounds = np.append(starts, order.size)
     true_pos = np.empty(gene_a.size)
     false_pos = np.empty(gene_a.size)
-    for i, first in enumerate(firsts):
-        idx = order[bounds[i] : bounds[i + 1]]
-        partners = gene_b[idx]
-        thr = threshold[idx][:, None]
-        sg = sign[idx][:, None]
-        for xg, counts in ((x1, true_pos), (x2, false_pos)):
-            d = xg[partners]  # a fresh copy: the in-place steps below never touch x
-            np.subtract(xg[first], d, out=d)
-            d -= thr
-            d *= sg
-            counts[idx] = np.count_nonzero(d > 0, axis=1)
+    workers = workers or min(8, os.cpu_count() or 1)
+    chunks = [c for c in np.array_split(np.arange(firsts.size), 8 * workers) if c.size]
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = [
+            pool.submit(_kappa_counts, xg, firsts[c], bounds[c[0] : c[-1] + 2], order, gene_b, threshold, sign, counts)
+            for xg, counts in ((x1, true_pos), (x2, false_pos))
+            for c in chunks
+        ]
+        for job in jobs:
+            job.result()
     predicted1 = true_pos + false_pos
     p_o = (true_pos + (n2 - false_pos)) / big_n
     p_e = (predicted1 / big_n) * (n1 / big_n) + ((big_n - predicted1) / big_n) * (n2 / big_n)

@@ -39,51 +39,82 @@ class PooledEstimate:
     r: np.ndarray | None = None  # back-transformed correlation (pool_correlations only)
 
 
+BLOCK_PAIRS = 16384  # pairs per block: a block's k x BLOCK arrays stay in the CPU cache
+
+
 def dsl(yi: np.ndarray, vi: np.ndarray) -> PooledEstimate:
     """DerSimonian–Laird random-effects pooling over the last axis."""
     yi = np.asarray(yi, dtype=np.float64)
     vi = np.asarray(vi, dtype=np.float64)
-    # studies-first contiguous layout: the sums over studies become k vector additions
-    y = np.moveaxis(yi, -1, 0).copy()
-    v = np.moveaxis(vi, -1, 0).copy()
+    shape = yi.shape[:-1]
+    k_max = yi.shape[-1]
+    y_all = yi.reshape(-1, k_max)
+    v_all = np.broadcast_to(vi, yi.shape).reshape(-1, k_max)
+    m = y_all.shape[0]
+    out = {name: np.empty(m) for name in ("estimate", "se", "z", "p", "tau2", "q", "i2")}
+    k_out = np.empty(m, dtype=np.int64)
+    for start in range(0, m, BLOCK_PAIRS):
+        stop = min(m, start + BLOCK_PAIRS)
+        block = _dsl_block(y_all[start:stop], v_all[start:stop])
+        for name, values in block.items():
+            (k_out if name == "k" else out[name])[start:stop] = values
+    estimate, se = out["estimate"], out["se"]
+    return PooledEstimate(
+        estimate=estimate.reshape(shape),
+        se=se.reshape(shape),
+        z=out["z"].reshape(shape),
+        p=out["p"].reshape(shape),
+        ci_low=(estimate - Z975 * se).reshape(shape),
+        ci_high=(estimate + Z975 * se).reshape(shape),
+        tau2=out["tau2"].reshape(shape),
+        q=out["q"].reshape(shape),
+        i2=out["i2"].reshape(shape),
+        k=k_out.reshape(shape),
+    )
+
+
+def _dsl_block(yi: np.ndarray, vi: np.ndarray) -> dict[str, np.ndarray]:
+    """DL for one block of pairs (pairs x studies), in a studies-first layout: the sums
+    over studies become k vector additions, and the temporaries are reused in place."""
+    y = np.ascontiguousarray(yi.T)
+    v = np.ascontiguousarray(vi.T)
     with np.errstate(invalid="ignore"):
-        valid = (v > 0) & (v < np.inf) & (np.abs(y) < np.inf)  # NaN compares False
-    invalid = ~valid
-    y[invalid] = 0.0
-    v[invalid] = np.inf  # weight 1/inf = 0: an absent study adds nothing
-    w = 1.0 / v
-    k = valid.sum(axis=0)
+        valid = (v > 0) & (v < np.inf) & np.isfinite(y)  # NaN compares False
+    y = np.where(valid, y, 0.0)
+    v = np.where(valid, v, np.inf)  # weight 1/inf = 0: an absent study adds nothing
+    w = np.reciprocal(v)
+    k = np.add.reduce(valid.view(np.int8), axis=0, dtype=np.int64)
     sw = w.sum(axis=0)
+    df = k - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         theta_f = (w * y).sum(axis=0) / sw
         dev = y - theta_f
-        q = (w * dev * dev).sum(axis=0)
-        c = sw - (w * w).sum(axis=0) / sw
-        df = k - 1
+        np.multiply(dev, dev, out=dev)
+        dev *= w
+        q = dev.sum(axis=0)
+        np.multiply(w, w, out=w)
+        c = sw - w.sum(axis=0) / sw
         tau2 = np.maximum(0.0, (q - df) / c)
         tau2 = np.where((df > 0) & np.isfinite(tau2), tau2, 0.0)
-        w_star = 1.0 / (v + tau2)
+        v += tau2
+        w_star = np.reciprocal(v, out=v)
         sw_star = w_star.sum(axis=0)
-        estimate = (w_star * y).sum(axis=0) / sw_star
+        w_star *= y
+        estimate = w_star.sum(axis=0) / sw_star
         se = np.sqrt(1.0 / sw_star)
         z = estimate / se
         i2 = np.where(q > 0, np.maximum(0.0, (q - df) / q) * 100.0, 0.0)
     # k = 1 passes the study through: Q and I^2 are 0 by definition (not rounding residue)
-    q = np.where(k > 1, q, np.where(k == 1, 0.0, np.nan))
-    i2 = np.where(k > 1, i2, np.where(k == 1, 0.0, np.nan))
-    tau2 = np.where(k >= 1, tau2, np.nan)
-    return PooledEstimate(
-        estimate=estimate,
-        se=se,
-        z=z,
-        p=two_sided_p(z),
-        ci_low=estimate - Z975 * se,
-        ci_high=estimate + Z975 * se,
-        tau2=tau2,
-        q=q,
-        i2=i2,
-        k=k,
-    )
+    return {
+        "estimate": estimate,
+        "se": se,
+        "z": z,
+        "p": two_sided_p(z),
+        "q": np.where(k > 1, q, np.where(k == 1, 0.0, np.nan)),
+        "i2": np.where(k > 1, i2, np.where(k == 1, 0.0, np.nan)),
+        "tau2": np.where(k >= 1, tau2, np.nan),
+        "k": k,
+    }
 
 
 def fisher_z(r: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ coverage_findings as (
         'WARN' as severity,
         {{ dbt.concat([
             "study_accession_code", "': '",
-            gp_cast('round(100.0 * illness_coverage, 1)', 'string'),
+            gp_cast('cast(100.0 * illness_coverage as decimal(9, 1))', 'string'),
             "'% of samples labelled (threshold '",
             gp_cast(var('qc_illness_coverage_min') ~ ' * 100.0', 'string'),
             "'%); add study-scoped rules to seeds/illness_rules.csv or overrides'"

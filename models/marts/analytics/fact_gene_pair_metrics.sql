@@ -56,7 +56,6 @@ mapped_components as (
 
 study_inputs as (
     select
-        feature_run_id,
         study_key,
         {{ keys | join(', ') }},
         n_labelled,
@@ -82,7 +81,6 @@ study_inputs as (
 fixed_effect as (
     select
         {{ keys | join(',\n        ') }},
-        max(feature_run_id) as feature_run_id,
         {% for m, yv in metrics.items() %}
         sum(1.0 / {{ yv[1] }}) as sw_{{ m }},
         sum({{ yv[0] }} / {{ yv[1] }}) as swy_{{ m }},
@@ -92,6 +90,11 @@ fixed_effect as (
         sum(case when n_soth > 0 and var_g_soth is not null then n_soth end) as n_weight_soth,
         sum(case when var_g_soth is not null then n_soth * g_soth end) as ng_soth,
         sum(case when var_g_soth is not null then sqrt(n_soth) * g_soth / sqrt(var_g_soth) end) as stouffer_wz,
+        {#- direction consistency needs the sign of each study's g against the pooled
+            estimate: counting the signs here saves a fourth pass over the study rows #}
+        sum(case when g_soth > 0 then 1 else 0 end) as n_positive_soth,
+        sum(case when g_soth < 0 then 1 else 0 end) as n_negative_soth,
+        sum(case when g_soth = 0 then 1 else 0 end) as n_zero_soth,
         sum(case when kappa_ss is not null then n_ss end) as kappa_n_ss,
         sum(case when kappa_ss is not null then n_ss * kappa_ss end) as kappa_nk_ss,
         sum(case when kappa_soth is not null then n_soth end) as kappa_n_soth,
@@ -192,7 +195,15 @@ arguments as (
 ),
 {%- set tail_columns = ['x_ss', 'x_soth', 'x_control', 'x_sepsis', 'x_shock', 'x_combined',
     'x_diff_shock_sepsis', 'x_diff_shock_control', 'x_diff_sepsis_control', 'x_power_plus', 'x_power_minus'] %}
-{{ gp_erfc_ctes('arguments', tail_columns, 'tails') }},
+
+tails as (
+    select
+        arguments.*,
+        {% for c in tail_columns %}
+        {{ gp_erfc(c) }} as erfc_{{ c }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from arguments
+),
 
 with_p as (
     select
@@ -208,62 +219,87 @@ with_p as (
     from tails
 ),
 
-direction as (
-    select
-        {% for k in keys %}study_inputs.{{ k }},
-        {% endfor -%}
-        sum(case
-            when study_inputs.var_g_soth is null then 0
-            when with_p.est_soth > 0 and study_inputs.g_soth > 0 then 1
-            when with_p.est_soth < 0 and study_inputs.g_soth < 0 then 1
-            when with_p.est_soth = 0 and study_inputs.g_soth = 0 then 1
-            else 0
-        end) as n_same_sign_soth
-    from study_inputs
-    inner join with_p
-        on {% for k in keys %}{{ 'and ' if not loop.first }}study_inputs.{{ k }} = with_p.{{ k }}
-        {% endfor %}
-    group by {% for k in keys %}study_inputs.{{ k }}{{ ', ' if not loop.last }}{% endfor %}
-),
-
-with_power as (
+with_direction as (
     select
         with_p.*,
-        direction.n_same_sign_soth
+        case
+            when with_p.est_soth > 0 then with_p.n_positive_soth
+            when with_p.est_soth < 0 then with_p.n_negative_soth
+            when with_p.est_soth = 0 then with_p.n_zero_soth
+            else 0
+        end as n_same_sign_soth
     from with_p
-    inner join direction
-        on {% for k in keys %}{{ 'and ' if not loop.first }}with_p.{{ k }} = direction.{{ k }}
-        {% endfor %}
 ),
 
-fdr_ranked as (
+{#- one narrow row per pair (only what `final` reads): the erfc chain above carries
+    dozens of intermediate columns, and every CTE below reads this one -#}
+pair_metrics as (
     select
-        with_power.*,
-        count(p_ss) over (partition by disease_key, technology) as m_ss,
-        count(p_soth) over (partition by disease_key, technology) as m_soth,
-        count(combined_p_value) over (partition by disease_key, technology) as m_combined,
-        {% for m in ['ss', 'soth', 'combined'] %}
-        {%- set p = 'combined_p_value' if m == 'combined' else 'p_' ~ m %}
+        {{ keys | join(',\n        ') }},
+        {% for m in metrics %}
+        est_{{ m }}, se_{{ m }}, z_{{ m }}, p_{{ m }}, q_{{ m }}, i2_{{ m }}, tau2_{{ m }}, k_{{ m }},
+        {% endfor %}
+        {% for m in ['ss', 'soth'] %}
+        kappa_n_{{ m }}, kappa_nk_{{ m }},
+        {% endfor %}
+        {% for cohort in ['control', 'sepsis', 'shock'] %}
+        n_samples_{{ cohort }},
+        {% endfor %}
+        {% for pair in [('shock', 'sepsis'), ('shock', 'control'), ('sepsis', 'control')] %}
+        erfc_x_diff_{{ pair[0] }}_{{ pair[1] }},
+        {% endfor %}
+        combined_z_score,
+        combined_p_value,
+        ng_soth,
+        n_weight_soth,
+        power_value,
+        n_same_sign_soth,
+        total_samples,
+        included_study_count
+    from with_direction
+),
+{#- Benjamini-Hochberg within (disease, technology) per p-value column, each on a
+    narrow projection (sorting the wide rows cost ten times more): rank the p-values
+    (nulls last), then q = min over ranks >= i of p * m / rank. -#}
+{% for m in ['ss', 'soth', 'combined'] %}
+{%- set p = 'combined_p_value' if m == 'combined' else 'p_' ~ m %}
+
+bh_ranked_{{ m }} as (
+    select
+        {{ keys | join(',\n        ') }},
+        {{ p }} as p_value,
+        count({{ p }}) over (partition by disease_key, technology) as n_tests,
         row_number() over (
             partition by disease_key, technology
             order by case when {{ p }} is null then 1 else 0 end, {{ p }}, genea_key, geneb_key
-        ) as rank_{{ m }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from with_power
+        ) as p_rank
+    from pair_metrics
 ),
+
+bh_{{ m }} as (
+    select
+        {{ keys | join(',\n        ') }},
+        min(case when p_value is not null then p_value * n_tests / p_rank end) over (
+            partition by disease_key, technology
+            order by p_rank desc
+            rows between unbounded preceding and current row
+        ) as bh_{{ m }}
+    from bh_ranked_{{ m }}
+),
+{% endfor %}
 
 fdr as (
     select
-        fdr_ranked.*,
+        pair_metrics.*,
         {% for m in ['ss', 'soth', 'combined'] %}
-        {%- set p = 'combined_p_value' if m == 'combined' else 'p_' ~ m %}
-        min(case when {{ p }} is not null then {{ p }} * m_{{ m }} / rank_{{ m }} end) over (
-            partition by disease_key, technology
-            order by rank_{{ m }} desc
-            rows between unbounded preceding and current row
-        ) as bh_{{ m }}{{ ',' if not loop.last }}
+        bh_{{ m }}.bh_{{ m }}{{ ',' if not loop.last }}
         {% endfor %}
-    from fdr_ranked
+    from pair_metrics
+    {% for m in ['ss', 'soth', 'combined'] %}
+    inner join bh_{{ m }}
+        on {% for k in keys %}{{ 'and ' if not loop.first }}pair_metrics.{{ k }} = bh_{{ m }}.{{ k }}
+        {% endfor %}
+    {% endfor %}
 ),
 
 final as (
@@ -337,10 +373,11 @@ final as (
         cast(null as {{ gp_type('float') }}) as new_rank_score,
         cast(null as {{ gp_type('long_string') }}) as agent_result_json,
         cast(fdr.included_study_count as {{ gp_type('int') }}) as included_study_count,
-        cast(fdr.feature_run_id as {{ gp_type('string') }}) as feature_run_id,
+        cast(current_run.feature_run_id as {{ gp_type('string') }}) as feature_run_id,
         cast(null as {{ gp_type('string') }}) as batch_id,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
     from fdr
+    cross join current_run
     left join dim_gene_pair
         on
             fdr.genea_key = dim_gene_pair.genea_key

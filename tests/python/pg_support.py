@@ -1,0 +1,72 @@
+"""PostgreSQL test support: a throw-away database per test module on the server named by
+the PG* variables (scripts/start_postgres.sh starts one; .ci/run always does). Without
+a reachable server the tests are skipped with the reason printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import GENEPAIR
+
+PG_KEYS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+
+
+def server_or_skip() -> None:
+    if not os.environ.get("PGHOST"):
+        pytest.skip("no PostgreSQL server configured (PGHOST unset; `bash scripts/start_postgres.sh` starts one)")
+    import psycopg
+
+    try:
+        psycopg.connect("", connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {os.environ['PGHOST']}:{os.environ.get('PGPORT', '5432')} unreachable: {exc}")
+
+
+class PgWarehouse:
+    """A fresh database on the test server, driven through the real CLI (--target postgres)."""
+
+    def __init__(self, root: Path, name: str | None = None) -> None:
+        import psycopg
+
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.dbname = name or f"genepair_t_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect("", autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {self.dbname}")
+            con.execute(f"CREATE DATABASE {self.dbname}")
+        self.env = dict(os.environ)
+        self.env.update(
+            {"PGDATABASE": self.dbname, "GENEPAIR_TARGET": "postgres", "GENEPAIR_LOG_DIR": str(root / "logs")}
+        )
+
+    def dsn(self, **overrides: str) -> str:
+        parts = {"dbname": self.dbname, **overrides}
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def cli(self, *args: str, check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [GENEPAIR, *args], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"genepair {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.dsn()) as con:
+            return con.execute(sql, params or None).fetchall()
+
+    def scalar(self, sql: str, params: tuple = ()):
+        return self.query(sql, params)[0][0]
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect("", autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
