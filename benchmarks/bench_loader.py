@@ -133,6 +133,18 @@ PANDAS_INSERTS = textwrap.dedent(
 )
 
 
+def load_postgres(study: Path, env: dict[str, str], out: Path) -> tuple[float, float]:
+    """`genepair load --target postgres` into a fresh database; wall and stage seconds."""
+    import psycopg
+
+    with psycopg.connect(dbname=os.environ.get("PGDATABASE", "postgres"), autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS genepair_bench")
+        admin.execute("CREATE DATABASE genepair_bench")
+    env_pg = dict(env, GENEPAIR_TARGET="postgres", PGDATABASE="genepair_bench")
+    sec, _, _ = timed([str(BIN / "genepair"), "load", str(study)], env_pg)
+    return sec, staged_seconds(out / "logs" / "genepair.jsonl")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--genes", type=int, default=20_000)
@@ -141,6 +153,11 @@ def main() -> None:
     parser.add_argument("--pandas-genes", type=int, default=100, help="genes in the pandas+inserts slice")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_data")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also load the study into PostgreSQL (PG* variables; a fresh database genepair_bench)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -186,6 +203,15 @@ def main() -> None:
         f"loader's stage_expression step alone (parse + validate + melt + bulk insert, in process): "
         f"{stage_s:.2f} s = {n_rows / stage_s:,.0f} rows/s"
     )
+
+    if args.postgres:
+        pg_sec, pg_stage = load_postgres(study, env, args.out)
+        duck_rate = n_rows / results["loader"][0]
+        print(
+            f"\nPostgreSQL: genepair load --target postgres (COPY): {pg_sec:.2f} s = {n_rows / pg_sec:,.0f} rows/s "
+            f"(stage step {pg_stage:.2f} s = {n_rows / pg_stage:,.0f} rows/s); "
+            f"DuckDB loader in this run {duck_rate:,.0f} rows/s, PostgreSQL/DuckDB = {n_rows / pg_sec / duck_rate:.2f}"
+        )
 
     if not args.no_build:
         sec, rss, _ = timed([str(BIN / "genepair"), "build"], env)

@@ -110,18 +110,18 @@ BATCH_SAMPLES = Table(
 # narrow physical tables; nothing is stored twice.
 EXPRESSION_ROWS_VIEW = """CREATE {or_replace} VIEW staging.expression_rows AS
 SELECT
-    r.study_accession_code,
-    r.batch_id,
-    g.gene_id,
-    s.sample_accession_code,
-    v.expression_value,
-    g.line_no,
-    r.file_name,
-    r.file_hash
-FROM staging.expression_values AS v
-INNER JOIN staging.batch_registry AS r ON v.batch_key = r.batch_key
-INNER JOIN staging.batch_genes AS g ON v.batch_key = g.batch_key AND v.gene_idx = g.gene_idx
-INNER JOIN staging.batch_samples AS s ON v.batch_key = s.batch_key AND v.sample_idx = s.sample_idx;"""
+    reg.study_accession_code,
+    reg.batch_id,
+    genes.gene_id,
+    samp.sample_accession_code,
+    vals.expression_value,
+    genes.line_no,
+    reg.file_name,
+    reg.file_hash
+FROM staging.expression_values AS vals
+INNER JOIN staging.batch_registry AS reg ON vals.batch_key = reg.batch_key
+INNER JOIN staging.batch_genes AS genes ON vals.batch_key = genes.batch_key AND vals.gene_idx = genes.gene_idx
+INNER JOIN staging.batch_samples AS samp ON vals.batch_key = samp.batch_key AND vals.sample_idx = samp.sample_idx;"""
 
 BATCH_REGISTRY = Table(
     "staging",
@@ -315,7 +315,9 @@ def ddl(dialect: str, primary_keys: bool = True) -> list[str]:
     duplicate genes and sample columns are rejected before anything is written, and a
     scoring run deletes its rows before writing one row per candidate pair and study.
     """
-    stmts = [create_schema_sql(s, dialect) for s in SCHEMAS]
+    # qa holds SQL Server's qa.sp_validate_batch (SPEC §8); no tables live there
+    schemas = (*SCHEMAS, "qa") if dialect == "sqlserver" else SCHEMAS
+    stmts = [create_schema_sql(s, dialect) for s in schemas]
     for table in TABLES:
         pk = primary_keys or table not in (EXPRESSION_VALUES, PAIR_COMPONENTS)
         stmts.append(create_table_sql(table, dialect, with_primary_key=pk))
