@@ -28,7 +28,7 @@ from loader.errors import GenepairError
 from loader.runlog import RunLog, utcnow
 from loader.schema import FEATURE_RUNS, PAIR_COMPONENTS
 from loader.warehouse import Warehouse
-from scoring.components import study_components
+from scoring.components import pivot_study, study_components
 from scoring.meta import MIN_COHORT_N
 
 NAMESPACE = uuid.UUID("6f1c2a52-2b1e-4c5e-9b8a-5d0c6f1e2a77")
@@ -82,16 +82,7 @@ def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tu
         "UNION SELECT geneb_key FROM analytics.tbl_gene_pairs_materialized)",
         (study_key,),
     )
-    if gene_keys.size == 0:
-        return np.empty((genes.size, 0)), np.empty(0, dtype=object), np.zeros(genes.size, dtype=bool)
-    samples, sample_idx = np.unique(sample_keys.astype(np.int64), return_inverse=True)
-    gene_pos = np.searchsorted(genes, gene_keys.astype(np.int64))
-    matrix = np.full((genes.size, samples.size), np.nan)
-    matrix[gene_pos, sample_idx] = values.astype(np.float64)
-    labels = np.empty(samples.size, dtype=object)
-    labels[sample_idx] = label_values
-    present = np.isfinite(matrix).all(axis=1)
-    return matrix, labels, present
+    return pivot_study(gene_keys, sample_keys, values, label_values, genes)
 
 
 def _components_table(

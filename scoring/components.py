@@ -163,3 +163,26 @@ def study_components(
         out[f"n_{name}"] = np.full(n_pairs, effect.n1 + effect.n2, dtype=np.int64)
     out["n_labelled"] = np.full(n_pairs, int(np.isin(labels, LABELLED).sum()), dtype=np.int64)
     return out
+
+
+def pivot_study(
+    gene_keys: np.ndarray,
+    sample_keys: np.ndarray,
+    values: np.ndarray,
+    sample_labels: np.ndarray,
+    genes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long rows (gene, sample, value, label) of one study -> (genes x samples matrix with
+    NaN where a value is missing, one label per sample, mask of genes measured in every
+    sample). ``genes`` is the sorted candidate gene list the matrix rows follow; a pair
+    is scored in a study only when both its genes are present there."""
+    if gene_keys.size == 0:
+        return np.empty((genes.size, 0)), np.empty(0, dtype=object), np.zeros(genes.size, dtype=bool)
+    samples, sample_idx = np.unique(np.asarray(sample_keys, dtype=np.int64), return_inverse=True)
+    gene_pos = np.searchsorted(genes, np.asarray(gene_keys, dtype=np.int64))
+    matrix = np.full((genes.size, samples.size), np.nan)
+    matrix[gene_pos, sample_idx] = np.asarray(values, dtype=np.float64)
+    labels = np.empty(samples.size, dtype=object)
+    labels[sample_idx] = sample_labels
+    present = np.isfinite(matrix).all(axis=1)
+    return matrix, labels, present

@@ -4,6 +4,9 @@ to 1e-9 on every column, on the example studies; disease-scope refusals are name
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from loader.synthetic import StudySpec, demo_pairs, write_download
 from scoring.aggregate import pool_pairs
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+DROPPED = demo_pairs()[0].gene_a  # MS4A4A, left out of GSE800001's matrix
 
 COMPONENTS = [
     "r_control", "n_control", "r_sepsis", "n_sepsis", "r_shock", "n_shock", "g_ss", "var_g_ss", "kappa_ss",
@@ -38,7 +43,12 @@ def scored(tmp_path_factory) -> Warehouse:
     config = root / "pipeline.yaml"
     config.write_text("default_disease: SEPSIS\ncandidates: {method: variance, top_n: 25}\n")
     for spec in specs:
-        wh.load(write_download(root, [spec], spec.accession), config=config)
+        download = write_download(root, [spec], spec.accession)
+        if spec.accession == "GSE800001":  # a gene this study did not measure: its pairs
+            tsv = download / spec.accession / f"{spec.accession}.tsv"  # pool over fewer studies
+            lines = tsv.read_text().splitlines(keepends=True)
+            tsv.write_text("".join(line for line in lines if not line.startswith(DROPPED + "\t")))
+        wh.load(download, config=config)
     wh.build(config=config)
     wh.cli("score", "--config", str(config), check=True)
     return wh
@@ -73,15 +83,46 @@ def test_sql_aggregator_equals_python_twin(scored):
         np.testing.assert_allclose(got, expected[col], rtol=1e-9, atol=1e-12, err_msg=col)
     # edge cases are in the data: GSE800003 has one sepsis sample (no ss effect size),
     # GSE800002 has 3 controls (< 4: no control correlation); RNA-seq has one study (k = 1)
+    # and MS4A4A is missing from GSE800001: its 24 pairs pool one microarray study fewer
     tech = np.array([k[3] for k in uniq])
     array, rnaseq = tech == "MICROARRAY", tech == "RNA-SEQ"
-    assert set(expected["n_studies_ss"][array]) == {2} and set(expected["n_studies_soth"][array]) == {3}
-    assert set(expected["n_samples_control"][array]) == {6 + 5}
+    dropped_key = scored.scalar(f"select gene_key from dim.dim_gene where gene_id = '{DROPPED}'")
+    partial = array & np.array([dropped_key in k[:2] for k in uniq])
+    full = array & ~partial
+    assert partial.sum() == 24 and full.sum() == 300 - 24
+    assert set(expected["n_studies_ss"][full]) == {2} and set(expected["n_studies_soth"][full]) == {3}
+    assert set(expected["n_samples_control"][full]) == {6 + 5}
+    assert set(expected["n_studies_ss"][partial]) == {1} and set(expected["n_studies_soth"][partial]) == {2}
+    assert set(expected["n_samples_control"][partial]) == {5}
+    counts = scored.query(
+        f"select genea_key = {dropped_key} or geneb_key = {dropped_key} as partial, included_study_count, count(*) "
+        "from fact.fact_gene_pair_metrics where technology = 'MICROARRAY' group by all order by all"
+    )
+    assert counts == [(False, 3, 276), (True, 2, 24)]
     assert set(expected["n_studies_ss"][rnaseq]) == {1} and set(expected["dz_ss_i2"][rnaseq]) == {0.0}
     no_nan = scored.scalar(
         "select count(*) from fact.fact_gene_pair_metrics where isnan(dz_soth_mean) or isinf(neglog_q_soth)"
     )
     assert no_nan == 0
+
+
+def test_dbt_python_model_equals_the_scoring_step(scored, tmp_path):
+    """The opt-in dbt Python model computes the same components as `genepair score`."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_pair_study_components",
+         "--vars", "{python_scoring: true}", "--target-path", str(tmp_path / "target")],
+        cwd=ROOT, env=scored.env | {"DBT_PROFILES_DIR": str(ROOT)}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    cols = "study_key, technology, genea_key, geneb_key, " + ", ".join(COMPONENTS)
+    n = scored.scalar("select count(*) from analytics.pair_study_components")
+    assert n == 4 * 300 - 24  # every candidate pair in every study, but MS4A4A's in GSE800001
+    assert scored.scalar("select count(*) from staging.int_pair_study_components") == n
+    differ = scored.scalar(
+        f"select count(*) from (select {cols} from staging.int_pair_study_components "
+        f"except select {cols} from analytics.pair_study_components)"
+    )
+    assert differ == 0
 
 
 def test_unmapped_study_is_refused_with_54001(scored):
