@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from conftest import Warehouse, shared_or_skip
 
@@ -55,6 +57,39 @@ def test_srp164913_zip_exact_counts_and_labels(warehouse):
     status = json.loads(warehouse.cli("status", "--json", check=True).stdout)
     assert status["studies"][0]["rows"] == 3_815_944
     assert status["studies"][0]["labels"] == {"CONTROL": 28, "UNKNOWN": 60}
+
+    # scoring on real data: refused until the study has a disease (54001), then pooled
+    proc = warehouse.cli("score")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error 54001 AGG_MISSING_DISEASE_MAP: no active disease mapping for SRP164913")
+    warehouse.cli("disease", "set", "SRP164913", "SEPSIS", "--actor", "test", check=True)
+    warehouse.cli("score", check=True)
+    # 200 candidate genes -> 19,900 pairs; only CONTROL (28) is an analysis cohort here:
+    # a control correlation per pair (k = 1), no shock effect sizes
+    assert warehouse.query(
+        "select count(*), min(n_samples_control), max(n_samples_control), count(r_control), count(dz_soth_mean), "
+        "max(included_study_count) from fact.fact_gene_pair_metrics"
+    ) == [(19_900, 28, 28, 19_900, 0, 1)]
+    # independent check on the raw file: Spearman is rank-based, so scipy on the raw TPM
+    # values of the 28 `hc` samples gives the pooled r_control of a k = 1 pair
+    gene_a, gene_b, r_control = warehouse.query(
+        "select a.gene_id, b.gene_id, m.r_control from fact.fact_gene_pair_metrics m "
+        "join dim.dim_gene a on a.gene_key = m.genea_key join dim.dim_gene b on b.gene_key = m.geneb_key "
+        "order by abs(m.r_control) desc, a.gene_id, b.gene_id limit 1"
+    )[0]
+    hc = warehouse.query("select sample_accession_code from dim.dim_sample where sample_disease = 'hc'")
+    controls = {r[0] for r in hc}
+    with zipfile.ZipFile(archive) as zf, zf.open("SRP164913/SRP164913.tsv") as fh:
+        header = fh.readline().decode().rstrip("\n").split("\t")
+        cols = [i for i, name in enumerate(header) if name in controls]
+        rows = {}
+        for line in fh:
+            fields = line.decode().rstrip("\n").split("\t")
+            if fields[0] in (gene_a, gene_b):
+                rows[fields[0]] = [float(fields[i]) for i in cols]
+    assert len(cols) == 28
+    expected = scipy.stats.spearmanr(rows[gene_a], rows[gene_b]).statistic
+    assert r_control == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
 def metadata_only_download(src_json, root) -> str:
