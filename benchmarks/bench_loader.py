@@ -140,6 +140,11 @@ def load_postgres(study: Path, env: dict[str, str], out: Path) -> tuple[float, f
     with psycopg.connect(dbname=os.environ.get("PGDATABASE", "postgres"), autocommit=True) as admin:
         admin.execute("DROP DATABASE IF EXISTS genepair_bench")
         admin.execute("CREATE DATABASE genepair_bench")
+        settings = {
+            name: admin.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers")
+        }
+    print(f"\nPostgreSQL server settings: {settings}")
     env_pg = dict(env, GENEPAIR_TARGET="postgres", PGDATABASE="genepair_bench")
     sec, _, _ = timed([str(BIN / "genepair"), "load", str(study)], env_pg)
     return sec, staged_seconds(out / "logs" / "genepair.jsonl")

@@ -62,6 +62,7 @@ fixed_effect as (
         {% for m, yv in metrics.items() %}
         sum(1.0 / {{ yv[1] }}) as sw_{{ m }},
         sum({{ yv[0] }} / {{ yv[1] }}) as swy_{{ m }},
+        sum({{ yv[0] }} * {{ yv[0] }} / {{ yv[1] }}) as swyy_{{ m }},
         sum(1.0 / ({{ yv[1] }} * {{ yv[1] }})) as sww_{{ m }},
         count({{ yv[1] }}) as k_{{ m }},
         {% endfor %}
@@ -86,39 +87,33 @@ fixed_effect as (
     group by {{ keys | join(', ') }}
 ),
 
-heterogeneity as (
+{#- Cochran's Q from the same pass: Q = sum(w y^2) - (sum(w y))^2 / sum(w) (the
+    sufficient-statistic form; a second pass over the study rows cost a 10 M-row join).
+    Rounding can leave it a hair below 0 for identical studies: clamped at 0. -#}
+cochran as (
     select
-        {% for k in keys %}study_inputs.{{ k }},
-        {% endfor -%}
-        {% for m, yv in metrics.items() %}
-        sum(
-            (study_inputs.{{ yv[0] }} - fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }})
-            * (study_inputs.{{ yv[0] }} - fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }})
-            / study_inputs.{{ yv[1] }}
-        ) as q_{{ m }}{{ ',' if not loop.last }}
+        fixed_effect.*,
+        {% for m in metrics %}
+        fixed_effect.swyy_{{ m }} - fixed_effect.swy_{{ m }} * fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }}
+            as q_raw_{{ m }}{{ ',' if not loop.last }}
         {% endfor %}
-    from study_inputs
-    inner join fixed_effect
-        on {% for k in keys %}{{ 'and ' if not loop.first }}study_inputs.{{ k }} = fixed_effect.{{ k }}
-        {% endfor %}
-    group by {% for k in keys %}study_inputs.{{ k }}{{ ', ' if not loop.last }}{% endfor %}
+    from fixed_effect
 ),
 
 between_study as (
     select
-        fixed_effect.*,
+        cochran.*,
         {% for m in metrics %}
         case
-            when fixed_effect.k_{{ m }} = 1 then 0.0
-            when fixed_effect.k_{{ m }} > 1 then coalesce(heterogeneity.q_{{ m }}, 0.0)
+            when cochran.k_{{ m }} = 1 then 0.0
+            when cochran.k_{{ m }} > 1 and cochran.q_raw_{{ m }} > 0 then cochran.q_raw_{{ m }}
+            when cochran.k_{{ m }} > 1 then 0.0
         end as q_{{ m }},
-        {{ gp_dl_tau2('coalesce(heterogeneity.q_' ~ m ~ ', 0.0)', 'fixed_effect.k_' ~ m, 'fixed_effect.sw_' ~ m, 'fixed_effect.sww_' ~ m) }}
+        {{ gp_dl_tau2('(case when cochran.q_raw_' ~ m ~ ' > 0 then cochran.q_raw_' ~ m ~ ' else 0.0 end)',
+            'cochran.k_' ~ m, 'cochran.sw_' ~ m, 'cochran.sww_' ~ m) }}
             as tau2_{{ m }}{{ ',' if not loop.last }}
         {% endfor %}
-    from fixed_effect
-    inner join heterogeneity
-        on {% for k in keys %}{{ 'and ' if not loop.first }}fixed_effect.{{ k }} = heterogeneity.{{ k }}
-        {% endfor %}
+    from cochran
 ),
 
 random_effects as (
@@ -237,8 +232,10 @@ pair_metrics as (
     from with_direction
 ),
 {#- Benjamini-Hochberg within (disease, technology) per p-value column, each on a
-    narrow projection (sorting the wide rows cost ten times more): rank the p-values
-    (nulls last), then q = min over ranks >= i of p * m / rank. -#}
+    narrow projection of the pairs that have that p-value (sorting the wide rows cost ten
+    times more): rank them, then q = min over ranks >= i of p * m / rank; m counts the
+    non-null p-values. Ties need no tie-breaker: tied p-values get the same q whatever
+    their order. Pairs without the p-value get a null q (left join). -#}
 {% for m in ['ss', 'soth', 'combined'] %}
 {%- set p = 'combined_p_value' if m == 'combined' else 'p_' ~ m %}
 
@@ -246,18 +243,16 @@ bh_ranked_{{ m }} as (
     select
         {{ keys | join(',\n        ') }},
         {{ p }} as p_value,
-        count({{ p }}) over (partition by disease_key, technology) as n_tests,
-        row_number() over (
-            partition by disease_key, technology
-            order by case when {{ p }} is null then 1 else 0 end, {{ p }}, genea_key, geneb_key
-        ) as p_rank
+        count(*) over (partition by disease_key, technology) as n_tests,
+        row_number() over (partition by disease_key, technology order by {{ p }}) as p_rank
     from pair_metrics
+    where {{ p }} is not null
 ),
 
 bh_{{ m }} as (
     select
         {{ keys | join(',\n        ') }},
-        min(case when p_value is not null then p_value * n_tests / p_rank end) over (
+        min(p_value * n_tests / p_rank) over (
             partition by disease_key, technology
             order by p_rank desc
             rows between unbounded preceding and current row
@@ -274,7 +269,7 @@ fdr as (
         {% endfor %}
     from pair_metrics
     {% for m in ['ss', 'soth', 'combined'] %}
-    inner join bh_{{ m }}
+    left join bh_{{ m }}
         on {% for k in keys %}{{ 'and ' if not loop.first }}pair_metrics.{{ k }} = bh_{{ m }}.{{ k }}
         {% endfor %}
     {% endfor %}

@@ -152,26 +152,31 @@ begin
 
                     sum(1.0 / var_g_ss) as sw_ss,
                     sum(g_ss / var_g_ss) as swy_ss,
+                    sum(g_ss * g_ss / var_g_ss) as swyy_ss,
                     sum(1.0 / (var_g_ss * var_g_ss)) as sww_ss,
                     count(var_g_ss) as k_ss,
 
                     sum(1.0 / var_g_soth) as sw_soth,
                     sum(g_soth / var_g_soth) as swy_soth,
+                    sum(g_soth * g_soth / var_g_soth) as swyy_soth,
                     sum(1.0 / (var_g_soth * var_g_soth)) as sww_soth,
                     count(var_g_soth) as k_soth,
 
                     sum(1.0 / v_control) as sw_control,
                     sum(z_control / v_control) as swy_control,
+                    sum(z_control * z_control / v_control) as swyy_control,
                     sum(1.0 / (v_control * v_control)) as sww_control,
                     count(v_control) as k_control,
 
                     sum(1.0 / v_sepsis) as sw_sepsis,
                     sum(z_sepsis / v_sepsis) as swy_sepsis,
+                    sum(z_sepsis * z_sepsis / v_sepsis) as swyy_sepsis,
                     sum(1.0 / (v_sepsis * v_sepsis)) as sww_sepsis,
                     count(v_sepsis) as k_sepsis,
 
                     sum(1.0 / v_shock) as sw_shock,
                     sum(z_shock / v_shock) as swy_shock,
+                    sum(z_shock * z_shock / v_shock) as swyy_shock,
                     sum(1.0 / (v_shock * v_shock)) as sww_shock,
                     count(v_shock) as k_shock,
 
@@ -196,141 +201,113 @@ begin
                     sum(n_labelled) as total_samples
                 from study_inputs
                 group by genea_key, geneb_key, disease_key, technology
-            ),
-
-            heterogeneity as (
+            ),cochran as (
                 select
-                    study_inputs.genea_key,
-                    study_inputs.geneb_key,
-                    study_inputs.disease_key,
-                    study_inputs.technology,
+                    fixed_effect.*,
 
-                    sum(
-                        (study_inputs.g_ss - fixed_effect.swy_ss / fixed_effect.sw_ss)
-                        * (study_inputs.g_ss - fixed_effect.swy_ss / fixed_effect.sw_ss)
-                        / study_inputs.var_g_ss
-                    ) as q_ss,
+                    fixed_effect.swyy_ss - fixed_effect.swy_ss * fixed_effect.swy_ss / fixed_effect.sw_ss
+                        as q_raw_ss,
 
-                    sum(
-                        (study_inputs.g_soth - fixed_effect.swy_soth / fixed_effect.sw_soth)
-                        * (study_inputs.g_soth - fixed_effect.swy_soth / fixed_effect.sw_soth)
-                        / study_inputs.var_g_soth
-                    ) as q_soth,
+                    fixed_effect.swyy_soth - fixed_effect.swy_soth * fixed_effect.swy_soth / fixed_effect.sw_soth
+                        as q_raw_soth,
 
-                    sum(
-                        (study_inputs.z_control - fixed_effect.swy_control / fixed_effect.sw_control)
-                        * (study_inputs.z_control - fixed_effect.swy_control / fixed_effect.sw_control)
-                        / study_inputs.v_control
-                    ) as q_control,
+                    fixed_effect.swyy_control - fixed_effect.swy_control * fixed_effect.swy_control / fixed_effect.sw_control
+                        as q_raw_control,
 
-                    sum(
-                        (study_inputs.z_sepsis - fixed_effect.swy_sepsis / fixed_effect.sw_sepsis)
-                        * (study_inputs.z_sepsis - fixed_effect.swy_sepsis / fixed_effect.sw_sepsis)
-                        / study_inputs.v_sepsis
-                    ) as q_sepsis,
+                    fixed_effect.swyy_sepsis - fixed_effect.swy_sepsis * fixed_effect.swy_sepsis / fixed_effect.sw_sepsis
+                        as q_raw_sepsis,
 
-                    sum(
-                        (study_inputs.z_shock - fixed_effect.swy_shock / fixed_effect.sw_shock)
-                        * (study_inputs.z_shock - fixed_effect.swy_shock / fixed_effect.sw_shock)
-                        / study_inputs.v_shock
-                    ) as q_shock
+                    fixed_effect.swyy_shock - fixed_effect.swy_shock * fixed_effect.swy_shock / fixed_effect.sw_shock
+                        as q_raw_shock
 
-                from study_inputs
-                inner join fixed_effect
-                    on study_inputs.genea_key = fixed_effect.genea_key
-                    and study_inputs.geneb_key = fixed_effect.geneb_key
-                    and study_inputs.disease_key = fixed_effect.disease_key
-                    and study_inputs.technology = fixed_effect.technology
-
-                group by study_inputs.genea_key, study_inputs.geneb_key, study_inputs.disease_key, study_inputs.technology
+                from fixed_effect
             ),
 
             between_study as (
                 select
-                    fixed_effect.*,
+                    cochran.*,
 
                     case
-                        when fixed_effect.k_ss = 1 then 0.0
-                        when fixed_effect.k_ss > 1 then coalesce(heterogeneity.q_ss, 0.0)
+                        when cochran.k_ss = 1 then 0.0
+                        when cochran.k_ss > 1 and cochran.q_raw_ss > 0 then cochran.q_raw_ss
+                        when cochran.k_ss > 1 then 0.0
                     end as q_ss,
                     (case
-                    when fixed_effect.k_ss > 1 and fixed_effect.sw_ss - fixed_effect.sww_ss / fixed_effect.sw_ss > 0
+                    when cochran.k_ss > 1 and cochran.sw_ss - cochran.sww_ss / cochran.sw_ss > 0
                         then (case
-                            when (coalesce(heterogeneity.q_ss, 0.0) - (fixed_effect.k_ss - 1)) / (fixed_effect.sw_ss - fixed_effect.sww_ss / fixed_effect.sw_ss) > 0
-                                then (coalesce(heterogeneity.q_ss, 0.0) - (fixed_effect.k_ss - 1)) / (fixed_effect.sw_ss - fixed_effect.sww_ss / fixed_effect.sw_ss)
+                            when ((case when cochran.q_raw_ss > 0 then cochran.q_raw_ss else 0.0 end) - (cochran.k_ss - 1)) / (cochran.sw_ss - cochran.sww_ss / cochran.sw_ss) > 0
+                                then ((case when cochran.q_raw_ss > 0 then cochran.q_raw_ss else 0.0 end) - (cochran.k_ss - 1)) / (cochran.sw_ss - cochran.sww_ss / cochran.sw_ss)
                             else 0.0
                         end)
-                    when fixed_effect.k_ss >= 1 then 0.0
+                    when cochran.k_ss >= 1 then 0.0
                 end)
                         as tau2_ss,
 
                     case
-                        when fixed_effect.k_soth = 1 then 0.0
-                        when fixed_effect.k_soth > 1 then coalesce(heterogeneity.q_soth, 0.0)
+                        when cochran.k_soth = 1 then 0.0
+                        when cochran.k_soth > 1 and cochran.q_raw_soth > 0 then cochran.q_raw_soth
+                        when cochran.k_soth > 1 then 0.0
                     end as q_soth,
                     (case
-                    when fixed_effect.k_soth > 1 and fixed_effect.sw_soth - fixed_effect.sww_soth / fixed_effect.sw_soth > 0
+                    when cochran.k_soth > 1 and cochran.sw_soth - cochran.sww_soth / cochran.sw_soth > 0
                         then (case
-                            when (coalesce(heterogeneity.q_soth, 0.0) - (fixed_effect.k_soth - 1)) / (fixed_effect.sw_soth - fixed_effect.sww_soth / fixed_effect.sw_soth) > 0
-                                then (coalesce(heterogeneity.q_soth, 0.0) - (fixed_effect.k_soth - 1)) / (fixed_effect.sw_soth - fixed_effect.sww_soth / fixed_effect.sw_soth)
+                            when ((case when cochran.q_raw_soth > 0 then cochran.q_raw_soth else 0.0 end) - (cochran.k_soth - 1)) / (cochran.sw_soth - cochran.sww_soth / cochran.sw_soth) > 0
+                                then ((case when cochran.q_raw_soth > 0 then cochran.q_raw_soth else 0.0 end) - (cochran.k_soth - 1)) / (cochran.sw_soth - cochran.sww_soth / cochran.sw_soth)
                             else 0.0
                         end)
-                    when fixed_effect.k_soth >= 1 then 0.0
+                    when cochran.k_soth >= 1 then 0.0
                 end)
                         as tau2_soth,
 
                     case
-                        when fixed_effect.k_control = 1 then 0.0
-                        when fixed_effect.k_control > 1 then coalesce(heterogeneity.q_control, 0.0)
+                        when cochran.k_control = 1 then 0.0
+                        when cochran.k_control > 1 and cochran.q_raw_control > 0 then cochran.q_raw_control
+                        when cochran.k_control > 1 then 0.0
                     end as q_control,
                     (case
-                    when fixed_effect.k_control > 1 and fixed_effect.sw_control - fixed_effect.sww_control / fixed_effect.sw_control > 0
+                    when cochran.k_control > 1 and cochran.sw_control - cochran.sww_control / cochran.sw_control > 0
                         then (case
-                            when (coalesce(heterogeneity.q_control, 0.0) - (fixed_effect.k_control - 1)) / (fixed_effect.sw_control - fixed_effect.sww_control / fixed_effect.sw_control) > 0
-                                then (coalesce(heterogeneity.q_control, 0.0) - (fixed_effect.k_control - 1)) / (fixed_effect.sw_control - fixed_effect.sww_control / fixed_effect.sw_control)
+                            when ((case when cochran.q_raw_control > 0 then cochran.q_raw_control else 0.0 end) - (cochran.k_control - 1)) / (cochran.sw_control - cochran.sww_control / cochran.sw_control) > 0
+                                then ((case when cochran.q_raw_control > 0 then cochran.q_raw_control else 0.0 end) - (cochran.k_control - 1)) / (cochran.sw_control - cochran.sww_control / cochran.sw_control)
                             else 0.0
                         end)
-                    when fixed_effect.k_control >= 1 then 0.0
+                    when cochran.k_control >= 1 then 0.0
                 end)
                         as tau2_control,
 
                     case
-                        when fixed_effect.k_sepsis = 1 then 0.0
-                        when fixed_effect.k_sepsis > 1 then coalesce(heterogeneity.q_sepsis, 0.0)
+                        when cochran.k_sepsis = 1 then 0.0
+                        when cochran.k_sepsis > 1 and cochran.q_raw_sepsis > 0 then cochran.q_raw_sepsis
+                        when cochran.k_sepsis > 1 then 0.0
                     end as q_sepsis,
                     (case
-                    when fixed_effect.k_sepsis > 1 and fixed_effect.sw_sepsis - fixed_effect.sww_sepsis / fixed_effect.sw_sepsis > 0
+                    when cochran.k_sepsis > 1 and cochran.sw_sepsis - cochran.sww_sepsis / cochran.sw_sepsis > 0
                         then (case
-                            when (coalesce(heterogeneity.q_sepsis, 0.0) - (fixed_effect.k_sepsis - 1)) / (fixed_effect.sw_sepsis - fixed_effect.sww_sepsis / fixed_effect.sw_sepsis) > 0
-                                then (coalesce(heterogeneity.q_sepsis, 0.0) - (fixed_effect.k_sepsis - 1)) / (fixed_effect.sw_sepsis - fixed_effect.sww_sepsis / fixed_effect.sw_sepsis)
+                            when ((case when cochran.q_raw_sepsis > 0 then cochran.q_raw_sepsis else 0.0 end) - (cochran.k_sepsis - 1)) / (cochran.sw_sepsis - cochran.sww_sepsis / cochran.sw_sepsis) > 0
+                                then ((case when cochran.q_raw_sepsis > 0 then cochran.q_raw_sepsis else 0.0 end) - (cochran.k_sepsis - 1)) / (cochran.sw_sepsis - cochran.sww_sepsis / cochran.sw_sepsis)
                             else 0.0
                         end)
-                    when fixed_effect.k_sepsis >= 1 then 0.0
+                    when cochran.k_sepsis >= 1 then 0.0
                 end)
                         as tau2_sepsis,
 
                     case
-                        when fixed_effect.k_shock = 1 then 0.0
-                        when fixed_effect.k_shock > 1 then coalesce(heterogeneity.q_shock, 0.0)
+                        when cochran.k_shock = 1 then 0.0
+                        when cochran.k_shock > 1 and cochran.q_raw_shock > 0 then cochran.q_raw_shock
+                        when cochran.k_shock > 1 then 0.0
                     end as q_shock,
                     (case
-                    when fixed_effect.k_shock > 1 and fixed_effect.sw_shock - fixed_effect.sww_shock / fixed_effect.sw_shock > 0
+                    when cochran.k_shock > 1 and cochran.sw_shock - cochran.sww_shock / cochran.sw_shock > 0
                         then (case
-                            when (coalesce(heterogeneity.q_shock, 0.0) - (fixed_effect.k_shock - 1)) / (fixed_effect.sw_shock - fixed_effect.sww_shock / fixed_effect.sw_shock) > 0
-                                then (coalesce(heterogeneity.q_shock, 0.0) - (fixed_effect.k_shock - 1)) / (fixed_effect.sw_shock - fixed_effect.sww_shock / fixed_effect.sw_shock)
+                            when ((case when cochran.q_raw_shock > 0 then cochran.q_raw_shock else 0.0 end) - (cochran.k_shock - 1)) / (cochran.sw_shock - cochran.sww_shock / cochran.sw_shock) > 0
+                                then ((case when cochran.q_raw_shock > 0 then cochran.q_raw_shock else 0.0 end) - (cochran.k_shock - 1)) / (cochran.sw_shock - cochran.sww_shock / cochran.sw_shock)
                             else 0.0
                         end)
-                    when fixed_effect.k_shock >= 1 then 0.0
+                    when cochran.k_shock >= 1 then 0.0
                 end)
                         as tau2_shock
 
-                from fixed_effect
-                inner join heterogeneity
-                    on fixed_effect.genea_key = heterogeneity.genea_key
-                    and fixed_effect.geneb_key = heterogeneity.geneb_key
-                    and fixed_effect.disease_key = heterogeneity.disease_key
-                    and fixed_effect.technology = heterogeneity.technology
-
+                from cochran
             ),
 
             random_effects as (
@@ -700,12 +677,10 @@ begin
                     disease_key,
                     technology,
                     p_ss as p_value,
-                    count(p_ss) over (partition by disease_key, technology) as n_tests,
-                    row_number() over (
-                        partition by disease_key, technology
-                        order by case when p_ss is null then 1 else 0 end, p_ss, genea_key, geneb_key
-                    ) as p_rank
+                    count(*) over (partition by disease_key, technology) as n_tests,
+                    row_number() over (partition by disease_key, technology order by p_ss) as p_rank
                 from pair_metrics
+                where p_ss is not null
             ),
 
             bh_ss as (
@@ -714,7 +689,7 @@ begin
                     geneb_key,
                     disease_key,
                     technology,
-                    min(case when p_value is not null then p_value * n_tests / p_rank end) over (
+                    min(p_value * n_tests / p_rank) over (
                         partition by disease_key, technology
                         order by p_rank desc
                         rows between unbounded preceding and current row
@@ -730,12 +705,10 @@ begin
                     disease_key,
                     technology,
                     p_soth as p_value,
-                    count(p_soth) over (partition by disease_key, technology) as n_tests,
-                    row_number() over (
-                        partition by disease_key, technology
-                        order by case when p_soth is null then 1 else 0 end, p_soth, genea_key, geneb_key
-                    ) as p_rank
+                    count(*) over (partition by disease_key, technology) as n_tests,
+                    row_number() over (partition by disease_key, technology order by p_soth) as p_rank
                 from pair_metrics
+                where p_soth is not null
             ),
 
             bh_soth as (
@@ -744,7 +717,7 @@ begin
                     geneb_key,
                     disease_key,
                     technology,
-                    min(case when p_value is not null then p_value * n_tests / p_rank end) over (
+                    min(p_value * n_tests / p_rank) over (
                         partition by disease_key, technology
                         order by p_rank desc
                         rows between unbounded preceding and current row
@@ -760,12 +733,10 @@ begin
                     disease_key,
                     technology,
                     combined_p_value as p_value,
-                    count(combined_p_value) over (partition by disease_key, technology) as n_tests,
-                    row_number() over (
-                        partition by disease_key, technology
-                        order by case when combined_p_value is null then 1 else 0 end, combined_p_value, genea_key, geneb_key
-                    ) as p_rank
+                    count(*) over (partition by disease_key, technology) as n_tests,
+                    row_number() over (partition by disease_key, technology order by combined_p_value) as p_rank
                 from pair_metrics
+                where combined_p_value is not null
             ),
 
             bh_combined as (
@@ -774,7 +745,7 @@ begin
                     geneb_key,
                     disease_key,
                     technology,
-                    min(case when p_value is not null then p_value * n_tests / p_rank end) over (
+                    min(p_value * n_tests / p_rank) over (
                         partition by disease_key, technology
                         order by p_rank desc
                         rows between unbounded preceding and current row
@@ -795,21 +766,21 @@ begin
 
                 from pair_metrics
 
-                inner join bh_ss
+                left join bh_ss
                     on pair_metrics.genea_key = bh_ss.genea_key
                     and pair_metrics.geneb_key = bh_ss.geneb_key
                     and pair_metrics.disease_key = bh_ss.disease_key
                     and pair_metrics.technology = bh_ss.technology
 
 
-                inner join bh_soth
+                left join bh_soth
                     on pair_metrics.genea_key = bh_soth.genea_key
                     and pair_metrics.geneb_key = bh_soth.geneb_key
                     and pair_metrics.disease_key = bh_soth.disease_key
                     and pair_metrics.technology = bh_soth.technology
 
 
-                inner join bh_combined
+                left join bh_combined
                     on pair_metrics.genea_key = bh_combined.genea_key
                     and pair_metrics.geneb_key = bh_combined.geneb_key
                     and pair_metrics.disease_key = bh_combined.disease_key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -68,5 +69,14 @@ class PgWarehouse:
     def drop(self) -> None:
         import psycopg
 
-        with psycopg.connect("", autocommit=True) as con:
-            con.execute(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+        # an autovacuum worker (a superuser process) may be busy in the database after a
+        # big load; WITH (FORCE) cannot terminate it as a non-superuser: wait and retry
+        for attempt in range(60):
+            try:
+                with psycopg.connect("", autocommit=True) as con:
+                    con.execute(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == 59:
+                    raise
+                time.sleep(0.5)

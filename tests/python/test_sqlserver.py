@@ -91,6 +91,16 @@ def test_every_model_renders_for_sqlserver_and_parses_as_tsql(rendered):
     assert first != later
 
 
+def test_no_ephemeral_models(rendered):
+    """SQL Server cannot nest the CTEs an ephemeral model would inline into its callers."""
+    manifest = json.loads((rendered["first"].parents[1] / "manifest.json").read_text())
+    materialized = {
+        n["name"]: n["config"]["materialized"] for n in manifest["nodes"].values() if n["resource_type"] == "model"
+    }
+    assert len(materialized) == N_MODELS  # the Python twin of the scoring step is DuckDB-only
+    assert set(materialized.values()) == {"view", "table", "incremental"}
+
+
 def test_rendered_models_parse_in_sqlfluff_tsql(rendered, tmp_path):
     lint_dir = tmp_path / "lint"
     lint_dir.mkdir()
