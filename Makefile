@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench procedures clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check loader scoring tests scripts benchmarks
 	$(BIN)/sqlfluff lint models macros tests/dbt analyses snapshots
+	$(BIN)/sqlfluff lint stored_procedures
+
+# re-render stored_procedures/ from the dbt macros (T-SQL; no server needed)
+procedures: setup
+	$(BIN)/python scripts/render_stored_procedures.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_loader.py
