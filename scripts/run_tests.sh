@@ -6,4 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 test -f profiles.yml || cp profiles.yml.example profiles.yml
+# dbt-sqlserver imports pyodbc, which links Debian's unixODBC driver manager (libodbc2):
+# the SQL Server rendering tests need it even though no SQL Server runs here
+if ! "$BIN/python" -c "import pyodbc" 2>/dev/null; then
+    echo "installing libodbc2 (unixODBC) for pyodbc / dbt-sqlserver" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libodbc2 >/dev/null
+fi
 exec "$BIN/python" -m pytest "$@"
