@@ -82,9 +82,15 @@ class SqlServerWarehouse(Warehouse):
             cur.close()
 
     def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
-        rows = self.query(sql, params)
-        if not rows:
-            return []
+        cur = self.con.cursor()
+        try:
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            rows = [tuple(r) for r in cur.fetchall()]
+            n_columns = len(cur.description or ())
+        finally:
+            cur.close()
+        if not rows:  # one empty array per column, as the other engines return
+            return [np.empty(0) for _ in range(n_columns)]
         return [np.array(col) for col in zip(*rows, strict=True)]
 
     def begin(self) -> None:

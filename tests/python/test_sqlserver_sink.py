@@ -36,6 +36,10 @@ class FakeCursor:
     def fetchall(self):
         return self.result
 
+    @property
+    def description(self):
+        return [("a",), ("b",)] if "two_columns" in str(self.log[-1]) else None
+
     def bulkcopy(self, table_name, data, **options):
         rows = list(data)  # the driver consumes the iterable
         self.log.append(("bulkcopy", table_name, rows, options))
@@ -145,6 +149,12 @@ def test_study_lock_ddl_and_transactions(driver):
     assert executed[-1] == "IF @@TRANCOUNT > 0 COMMIT TRANSACTION"
     assert "IF SCHEMA_ID(N'qa') IS NULL EXEC(N'CREATE SCHEMA qa');" in executed
     assert wh.table_exists("dim.dim_study") is True
+
+
+def test_empty_result_gives_one_empty_array_per_column(driver):
+    wh = SqlServerWarehouse("Server=x")
+    cols = wh.query_columns("SELECT a, b FROM two_columns WHERE 1 = 0")
+    assert [c.size for c in cols] == [0, 0]
 
 
 def test_unreachable_server_is_a_named_error(driver):
