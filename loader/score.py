@@ -85,7 +85,7 @@ def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tu
     return pivot_study(gene_keys, sample_keys, values, label_values, genes)
 
 
-def _components_table(
+def components_table(
     run_id: str,
     study_key: int,
     batch_id: str,
@@ -94,6 +94,7 @@ def _components_table(
     gene_b: np.ndarray,
     comp: dict[str, np.ndarray],
 ) -> pa.Table:
+    """The rows of analytics.pair_study_components for one study (also the dbt Python model's)."""
     n = gene_a.size
     return pa.table(
         {
@@ -193,7 +194,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                     rec.rows_written = 0
                     if comp is None:
                         continue
-                    table = _components_table(run_id, study_key, batch_id, technology, gene_a[use], gene_b[use], comp)
+                    table = components_table(run_id, study_key, batch_id, technology, gene_a[use], gene_b[use], comp)
                     pending = writer.submit(warehouse.insert_arrow, PAIR_COMPONENTS, table)
                     rec.rows_written = table.num_rows
                     rec.context.update({"feature_run_id": run_id, "pairs": table.num_rows, "samples": int(labels.size)})

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loader import schema
 from loader.schema import Table
 from loader.warehouse import Warehouse, WarehouseError
 
@@ -49,6 +48,7 @@ def _rows(data: pa.Table) -> Iterator[tuple[Any, ...]]:
 
 class SqlServerWarehouse(Warehouse):
     dialect = "sqlserver"
+    serialise_ddl = True
 
     def __init__(self, conn_str: str | None = None) -> None:
         try:
@@ -66,29 +66,25 @@ class SqlServerWarehouse(Warehouse):
             ) from None
 
     # -- statements --------------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> tuple[list[tuple[Any, ...]], int]:
+        """Execute one statement; (rows, number of result columns) when fetch."""
         cur = self.con.cursor()
         try:
             cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            if not fetch:
+                return [], 0
+            return [tuple(r) for r in cur.fetchall()], len(cur.description or ())
         finally:
             cur.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._run(sql, params, fetch=False)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.con.cursor()
-        try:
-            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
-            return [tuple(r) for r in cur.fetchall()]
-        finally:
-            cur.close()
+        return self._run(sql, params, fetch=True)[0]
 
     def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
-        cur = self.con.cursor()
-        try:
-            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
-            rows = [tuple(r) for r in cur.fetchall()]
-            n_columns = len(cur.description or ())
-        finally:
-            cur.close()
+        rows, n_columns = self._run(sql, params, fetch=True)
         if not rows:  # one empty array per column, as the other engines return
             return [np.empty(0) for _ in range(n_columns)]
         return [np.array(col) for col in zip(*rows, strict=True)]
@@ -115,17 +111,6 @@ class SqlServerWarehouse(Warehouse):
             "@LockTimeout = 600000",
             (f"genepair:{study}",),
         )
-
-    def ensure_schema(self) -> None:
-        self.begin()
-        try:
-            self.lock_study("ddl")
-            for stmt in schema.ddl(self.dialect):
-                self.execute(stmt)
-            self.commit()
-        except BaseException:
-            self.rollback()
-            raise
 
     def table_exists(self, qualified: str) -> bool:
         return bool(self.query("SELECT CASE WHEN OBJECT_ID(?) IS NULL THEN 0 ELSE 1 END", (qualified,))[0][0])

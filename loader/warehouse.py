@@ -88,9 +88,26 @@ class Warehouse:
         data = pa.table({c: pa.array([r.get(c) for r in rows], type=types[c]) for c in cols})
         return self.insert_arrow(table, data)
 
+    # servers: two loaders starting at once would race on CREATE ... IF NOT EXISTS
+    serialise_ddl: bool = False
+
     def ensure_schema(self) -> None:
-        for stmt in schema.ddl(self.dialect, primary_keys=self.dialect == "sqlserver"):
-            self.execute(stmt)
+        """Create the loader's schemas, tables and view (idempotent); on a server, in one
+        transaction under the study lock named "ddl"."""
+        stmts = schema.ddl(self.dialect, primary_keys=self.dialect == "sqlserver")
+        if not self.serialise_ddl:
+            for stmt in stmts:
+                self.execute(stmt)
+            return
+        self.begin()
+        try:
+            self.lock_study("ddl")
+            for stmt in stmts:
+                self.execute(stmt)
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
 
     def table_exists(self, qualified: str) -> bool:
         sch, name = qualified.split(".")
@@ -170,6 +187,7 @@ class PostgresWarehouse(Warehouse):
     """PostgreSQL through psycopg 3; connection from the standard PG* variables."""
 
     dialect = "postgres"
+    serialise_ddl = True  # a race on CREATE ... IF NOT EXISTS is a unique violation in pg_type
 
     def __init__(self, dsn: str | None = None) -> None:
         import psycopg
@@ -207,18 +225,6 @@ class PostgresWarehouse(Warehouse):
     def lock_study(self, study: str) -> None:
         self.con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"genepair:{study}"])
 
-    def ensure_schema(self) -> None:
-        """DDL under a transaction-scoped advisory lock: two loaders starting at once would
-        otherwise race on CREATE ... IF NOT EXISTS (a unique violation in pg_type)."""
-        self.begin()
-        try:
-            self.con.execute("SELECT pg_advisory_xact_lock(hashtext('genepair:ddl'))")
-            super().ensure_schema()
-            self.commit()
-        except BaseException:
-            self.rollback()
-            raise
-
     def insert_arrow(self, table: Table, data: pa.Table) -> int:
         """COPY in CSV written by Arrow's C++ writer (no Python per row): unquoted empty
         fields are NULL, empty strings are quoted, text with separators is quoted. Tables
@@ -227,13 +233,16 @@ class PostgresWarehouse(Warehouse):
             return self._copy_text_safe(table.qualified, data)
         buf = io.BytesIO()
         pacsv.write_csv(data, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        sql = f"COPY {table.qualified} ({', '.join(data.column_names)}) FROM STDIN (FORMAT csv)"
-        with self.con.cursor() as cur, cur.copy(sql) as copy:
-            view = buf.getbuffer()
-            step = 8 << 20
-            for start in range(0, len(view), step):
-                copy.write(view[start : start + step])
+        self._copy(f"COPY {table.qualified} ({', '.join(data.column_names)}) FROM STDIN (FORMAT csv)", buf.getbuffer())
         return data.num_rows
+
+    def _copy(self, sql: str, *parts: bytes | memoryview | str) -> None:
+        """One COPY ... FROM STDIN, the data sent in 8 MB slices."""
+        step = 8 << 20
+        with self.con.cursor() as cur, cur.copy(sql) as copy:
+            for part in parts:
+                for start in range(0, len(part), step):
+                    copy.write(part[start : start + step])
 
     def _copy_text_safe(self, qualified: str, data: pa.Table) -> int:
         """COPY text for arbitrary strings: escape backslash, tab, newline; NULL as \\N."""
@@ -242,9 +251,7 @@ class PostgresWarehouse(Warehouse):
         for row in zip(*cols, strict=True):
             buf.write("\t".join(_pg_text(v) for v in row))
             buf.write("\n")
-        sql = f"COPY {qualified} ({', '.join(data.column_names)}) FROM STDIN (FORMAT text)"
-        with self.con.cursor() as cur, cur.copy(sql) as copy:
-            copy.write(buf.getvalue())
+        self._copy(f"COPY {qualified} ({', '.join(data.column_names)}) FROM STDIN (FORMAT text)", buf.getvalue())
         return data.num_rows
 
     def insert_expression(self, chunk: pa.Table, batch_key: int) -> int:
@@ -265,12 +272,7 @@ class PostgresWarehouse(Warehouse):
             "COPY staging.expression_values (batch_key, gene_idx, sample_idx, expression_value) "
             "FROM STDIN (FORMAT binary)"
         )
-        with self.con.cursor() as cur, cur.copy(sql) as copy:
-            copy.write(_PGCOPY_HEADER)
-            step = 8 << 20
-            for start in range(0, len(body), step):
-                copy.write(body[start : start + step])
-            copy.write(_PGCOPY_TRAILER)
+        self._copy(sql, _PGCOPY_HEADER, body, _PGCOPY_TRAILER)
         return n
 
 

@@ -42,28 +42,14 @@ begin
             set @gp_message = error_message();
             if @gp_error in (1205, 1222, 40501, 40613) and @gp_attempt < 3
             begin
-                insert into meta.meta_etl_process_log (
-                    run_id, batch_id, step, status, attempt, started_at, ended_at, error_code, error_message,
-                    context_json
-                )
-                values (
-                    @gp_run_id, @gp_batch_id, N'{{ step }}', N'RETRY', @gp_attempt, @gp_started_at,
-                    sysutcdatetime(), @gp_error, @gp_message, @gp_context
-                );
+{{ _gp_tsql_log_failure(step, 'RETRY') }}
                 set @gp_delay = '00:00:0' + cast(2 * @gp_attempt as varchar(1));
                 waitfor delay @gp_delay;
                 set @gp_attempt = @gp_attempt + 1;
             end
             else
             begin
-                insert into meta.meta_etl_process_log (
-                    run_id, batch_id, step, status, attempt, started_at, ended_at, error_code, error_message,
-                    context_json
-                )
-                values (
-                    @gp_run_id, @gp_batch_id, N'{{ step }}', N'FAILED', @gp_attempt, @gp_started_at,
-                    sysutcdatetime(), @gp_error, @gp_message, @gp_context
-                );
+{{ _gp_tsql_log_failure(step, 'FAILED') }}
                 if @gp_error in (54001, 54002)
                     insert into meta.meta_data_validation_log (
                         run_id, batch_id, study_key, validation_code, severity, details, created_at
@@ -87,4 +73,17 @@ end
 {{ ' ' * 12 }}-- gp:statement {{ name }}
 {{ sql.lstrip('\n') }}
             -- gp:end
+{%- endmacro %}
+
+
+{#- The process-log row of a failed attempt (RETRY or FAILED), inside the CATCH block. -#}
+{% macro _gp_tsql_log_failure(step, status) -%}
+{{ ' ' * 16 }}insert into meta.meta_etl_process_log (
+                    run_id, batch_id, step, status, attempt, started_at, ended_at, error_code, error_message,
+                    context_json
+                )
+                values (
+                    @gp_run_id, @gp_batch_id, N'{{ step }}', N'{{ status }}', @gp_attempt, @gp_started_at,
+                    sysutcdatetime(), @gp_error, @gp_message, @gp_context
+                );
 {%- endmacro %}

@@ -1,7 +1,8 @@
 """The scoring step as a dbt Python model (dbt-duckdb runs it in-process).
 
-The same pure functions as `genepair score` (scoring.components.pivot_study and
-study_components) on the same inputs: the candidate pairs, each study's export contract.
+The same functions as `genepair score` (scoring.components.pivot_study and
+study_components, loader.score.components_table) on the same inputs: the candidate
+pairs, each study's export contract.
 Opt-in (`--vars '{python_scoring: true}'` on DuckDB) because the CLI step already writes
 these rows to analytics.pair_study_components through the bulk path; a test proves both
 give the same numbers.
@@ -10,13 +11,9 @@ give the same numbers.
 import numpy as np
 import pyarrow as pa
 
+from loader.score import components_table
 from scoring.components import pivot_study, study_components
 from scoring.meta import MIN_COHORT_N
-
-COMPONENTS = (
-    "r_control", "n_control", "r_sepsis", "n_sepsis", "r_shock", "n_shock",
-    "g_ss", "var_g_ss", "kappa_ss", "n_ss", "g_soth", "var_g_soth", "kappa_soth", "n_soth", "n_labelled",
-)  # fmt: skip
 
 
 def study_rows(contract, study_key, technology, genes, a_pos, b_pos, gene_a, gene_b):
@@ -32,17 +29,8 @@ def study_rows(contract, study_key, technology, genes, a_pos, b_pos, gene_a, gen
     if not use.any():
         return None
     comp = study_components(np.where(np.isfinite(matrix), matrix, 0.0), labels, a_pos[use], b_pos[use], MIN_COHORT_N)
-    n = int(use.sum())
-    columns = {
-        "study_key": pa.repeat(pa.scalar(int(study_key), pa.int32()), n),
-        "technology": pa.repeat(pa.scalar(technology or "OTHER"), n),
-        "genea_key": pa.array(gene_a[use], pa.int32()),
-        "geneb_key": pa.array(gene_b[use], pa.int32()),
-    }
-    for name in COMPONENTS:
-        kind = pa.int32() if name.startswith("n_") else pa.float64()
-        columns[name] = pa.array(comp[name], kind, from_pandas=True)
-    return pa.table(columns)
+    table = components_table("", int(study_key), "", technology or "OTHER", gene_a[use], gene_b[use], comp)
+    return table.drop_columns(["feature_run_id", "batch_id"])
 
 
 def model(dbt, session):
