@@ -15,12 +15,13 @@ and only kappa needs d itself, computed block by block.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from scoring.correlation import spearman_matrix
-from scoring.effects import MIN_GROUP_N, EffectSize
+from scoring.effects import MIN_GROUP_N, EffectSize, kappa_from_counts
 from scoring.meta import MIN_COHORT_N
 
 COHORTS = {"control": "CONTROL", "sepsis": "SEPSIS", "shock": "SEPTIC_SHOCK"}
@@ -64,70 +65,121 @@ def pair_effect(
     return EffectSize(g=g, var_g=var_g, mean1=mean1, mean2=mean2, n1=n1, n2=n2)
 
 
-def _kappa_counts(
-    xg: np.ndarray,
+def _column_layout(cols1: np.ndarray, groups2: Sequence[np.ndarray]) -> tuple[np.ndarray, list[slice | np.ndarray]]:
+    """Sample order [group 1 | union of the groups 2] and where each group 2 lies in it.
+    Union samples that belong to more groups come first, so nested groups (sepsis within
+    every other labelled sample) are contiguous slices; any other group is an index array."""
+    in_group1 = np.asarray(cols1, dtype=bool)
+    membership = np.sum([np.asarray(g, dtype=bool) & ~in_group1 for g in groups2], axis=0)
+    union = np.flatnonzero(membership)
+    union = union[np.argsort(-membership[union], kind="stable")]
+    layout = np.concatenate([np.flatnonzero(in_group1), union])
+    where: list[slice | np.ndarray] = []
+    for group in groups2:
+        pos = np.flatnonzero(np.asarray(group, dtype=bool)[layout])
+        contiguous = pos.size > 0 and pos[-1] - pos[0] + 1 == pos.size
+        where.append(slice(int(pos[0]), int(pos[-1]) + 1) if contiguous else pos)
+    return layout, where
+
+
+def _count_above(d: np.ndarray, bound: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """Per row of d, how many of its values exceed that row's bound (one comparison pass
+    into a reused boolean buffer, summed as bytes)."""
+    hits = np.greater(d, bound[:, None], out=buf).view(np.uint8)
+    return np.add.reduce(hits, axis=1, dtype=np.uint16 if d.shape[1] < 2**16 else np.int64)
+
+
+def _kappa_block(
+    xr: np.ndarray,
     firsts: np.ndarray,
     bounds: np.ndarray,
-    order: np.ndarray,
+    order: np.ndarray | None,
     gene_b: np.ndarray,
-    threshold: np.ndarray,
-    sign: np.ndarray,
-    counts: np.ndarray,
+    n1: int,
+    comparisons: Sequence[tuple[slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
 ) -> None:
-    """Samples of one group classified as group 1, for the pairs of the given first genes
-    (pairs order[bounds[i]:bounds[i + 1]] start with firsts[i]); written into counts."""
+    """Samples above the comparison bound, for the pairs of the given first genes (pairs
+    order[bounds[i]:bounds[i + 1]] start with firsts[i]; order None: pairs sorted by first
+    gene), written into each comparison's (group 2 columns, bound, group-1 count, group-2
+    count) arrays. d = x_A - x_B is formed once per pair over the samples of the layout and
+    shared by the comparisons; the partners' rows are a view when they are consecutive genes
+    (all-pairs candidates)."""
+    largest = int(np.max(np.diff(bounds))) if bounds.size > 1 else 0
+    d_buf = np.empty((largest, xr.shape[1]))
+    hit_buf = np.empty((largest, xr.shape[1]), dtype=bool)
     for i, first in enumerate(firsts):
-        idx = order[bounds[i] : bounds[i + 1]]
-        d = xg[gene_b[idx]]  # a fresh copy: the in-place steps below never touch x
-        np.subtract(xg[first], d, out=d)
-        d -= threshold[idx][:, None]
-        d *= sign[idx][:, None]
-        counts[idx] = np.count_nonzero(d > 0, axis=1)
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        idx = slice(lo, hi) if order is None else order[lo:hi]
+        partners = gene_b[idx]
+        m = hi - lo
+        consecutive = partners[-1] - partners[0] + 1 == m and (m == 1 or bool((np.diff(partners) == 1).all()))
+        rows = xr[partners[0] : partners[-1] + 1] if consecutive else xr[partners]
+        d = np.subtract(xr[first], rows, out=d_buf[:m])
+        for where2, bound, above1, above2 in comparisons:
+            b = bound[idx]
+            above1[idx] = _count_above(d[:, :n1], b, hit_buf[:m, :n1])
+            group2 = d[:, where2]
+            above2[idx] = _count_above(group2, b, hit_buf[:m, : group2.shape[1]])
 
 
-def pair_kappa(
+def _predicted_group1(above: np.ndarray, sign: np.ndarray, n: int) -> np.ndarray:
+    """Samples the rule sign * (d - threshold) > 0 puts in group 1, from the counts of
+    d > bound: where sign > 0 the bound is the threshold itself; where sign < 0 the rule is
+    d < threshold = not d >= threshold = not d > bound with the bound the next float below
+    the threshold (exact: no float lies between them); where sign is 0 or NaN, none."""
+    return np.where(sign > 0, above, np.where(sign < 0, n - above, 0))
+
+
+def pair_kappas(
     x: np.ndarray,
     cols1: np.ndarray,
-    cols2: np.ndarray,
+    groups2: Sequence[np.ndarray],
     gene_a: np.ndarray,
     gene_b: np.ndarray,
-    effect: EffectSize,
+    effects: Sequence[EffectSize],
     workers: int | None = None,
-) -> np.ndarray:
+) -> list[np.ndarray]:
     """Cohen's kappa of the rule "group 1 when sign(g)(d - (mean1 + mean2)/2) > 0" for every
-    pair. Pairs are processed by their first gene: x_A of one gene is broadcast against the
-    rows of all its partners (one gather instead of two, no pair-sized temporaries), in
-    ``workers`` threads (numpy releases the GIL; default: one per CPU, at most 8)."""
-    out = np.full(gene_a.size, np.nan)
-    if effect.n1 < MIN_GROUP_N or effect.n2 < MIN_GROUP_N:
-        return out
-    x1, x2 = x[:, cols1], x[:, cols2]
-    n1, n2 = effect.n1, effect.n2
-    big_n = n1 + n2
-    threshold = (effect.mean1 + effect.mean2) / 2.0
-    sign = np.sign(effect.g)
-    order = np.argsort(gene_a, kind="stable")
-    firsts, starts = np.unique(gene_a[order], return_index=True)
-    bounds = np.append(starts, order.size)
-    true_pos = np.empty(gene_a.size)
-    false_pos = np.empty(gene_a.size)
+    pair, for several comparisons sharing group 1 (septic shock vs sepsis, and vs every other
+    labelled sample): one comparison per sample and pair (see _predicted_group1), the same
+    counts as comparing the product. Pairs are processed by their first gene: x_A of one gene
+    is broadcast against the rows of all its partners, in ``workers`` threads (numpy releases
+    the GIL; default: one per CPU, at most 8)."""
+    outs = [np.full(gene_a.size, np.nan) for _ in effects]
+    active = [c for c, e in enumerate(effects) if e.n1 >= MIN_GROUP_N and e.n2 >= MIN_GROUP_N]
+    if not active or gene_a.size == 0:
+        return outs
+    layout, where = _column_layout(cols1, groups2)
+    xr = np.ascontiguousarray(x[:, layout])
+    n1 = int(np.asarray(cols1, dtype=bool).sum())
+    order: np.ndarray | None = None
+    sorted_a = gene_a
+    if not bool((np.diff(gene_a) >= 0).all()):
+        order = np.argsort(gene_a, kind="stable")
+        sorted_a = gene_a[order]
+    firsts, starts = np.unique(sorted_a, return_index=True)
+    bounds = np.append(starts, gene_a.size)
+    signs = [np.sign(effects[c].g) for c in active]
+    comparisons = []
+    for c, sign in zip(active, signs, strict=True):
+        threshold = (effects[c].mean1 + effects[c].mean2) / 2.0
+        bound = np.where(sign < 0, np.nextafter(threshold, -np.inf), threshold)
+        comparisons.append((where[c], bound, np.empty(gene_a.size, np.int64), np.empty(gene_a.size, np.int64)))
     workers = workers or min(8, os.cpu_count() or 1)
     chunks = [c for c in np.array_split(np.arange(firsts.size), 8 * workers) if c.size]
     with ThreadPoolExecutor(workers) as pool:
         jobs = [
-            pool.submit(_kappa_counts, xg, firsts[c], bounds[c[0] : c[-1] + 2], order, gene_b, threshold, sign, counts)
-            for xg, counts in ((x1, true_pos), (x2, false_pos))
+            pool.submit(_kappa_block, xr, firsts[c], bounds[c[0] : c[-1] + 2], order, gene_b, n1, comparisons)
             for c in chunks
         ]
         for job in jobs:
             job.result()
-    predicted1 = true_pos + false_pos
-    p_o = (true_pos + (n2 - false_pos)) / big_n
-    p_e = (predicted1 / big_n) * (n1 / big_n) + ((big_n - predicted1) / big_n) * (n2 / big_n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kappa_values = np.where(p_e < 1.0, (p_o - p_e) / (1.0 - p_e), np.nan)
-    out[:] = np.where(np.isfinite(effect.g), kappa_values, np.nan)
-    return out
+    for c, sign, (_, _, above1, above2) in zip(active, signs, comparisons, strict=True):
+        effect = effects[c]
+        true_pos = _predicted_group1(above1, sign, effect.n1)
+        false_pos = _predicted_group1(above2, sign, effect.n2)
+        outs[c][:] = kappa_from_counts(true_pos, false_pos, effect)
+    return outs
 
 
 def study_components(
@@ -155,11 +207,13 @@ def study_components(
         else:
             out[f"r_{name}"] = np.full(n_pairs, np.nan)
     shock = labels == "SEPTIC_SHOCK"
-    for name, other in (("ss", labels == "SEPSIS"), ("soth", np.isin(labels, OTHERS))):
-        effect = pair_effect(x, shock, other, gene_a, gene_b)
+    groups2 = {"ss": labels == "SEPSIS", "soth": np.isin(labels, OTHERS)}
+    effects = {name: pair_effect(x, shock, other, gene_a, gene_b) for name, other in groups2.items()}
+    kappas = pair_kappas(x, shock, list(groups2.values()), gene_a, gene_b, list(effects.values()))
+    for (name, effect), kappa in zip(effects.items(), kappas, strict=True):
         out[f"g_{name}"] = effect.g
         out[f"var_g_{name}"] = effect.var_g
-        out[f"kappa_{name}"] = pair_kappa(x, shock, other, gene_a, gene_b, effect)
+        out[f"kappa_{name}"] = kappa
         out[f"n_{name}"] = np.full(n_pairs, effect.n1 + effect.n2, dtype=np.int64)
     out["n_labelled"] = np.full(n_pairs, int(np.isin(labels, LABELLED).sum()), dtype=np.int64)
     return out

@@ -8,7 +8,7 @@ Rows are pairs, columns samples of one group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,12 +53,18 @@ def kappa(group1: np.ndarray, group2: np.ndarray, effect: EffectSize) -> np.ndar
     and the true group, per row."""
     a = np.asarray(group1, dtype=np.float64)
     b = np.asarray(group2, dtype=np.float64)
-    n1, n2 = a.shape[-1], b.shape[-1]
-    big_n = n1 + n2
     threshold = ((effect.mean1 + effect.mean2) / 2.0)[..., None]
     sign = np.sign(effect.g)[..., None]
     true_pos = (sign * (a - threshold) > 0).sum(axis=-1)  # group 1 predicted as group 1
     false_pos = (sign * (b - threshold) > 0).sum(axis=-1)  # group 2 predicted as group 1
+    return kappa_from_counts(true_pos, false_pos, replace(effect, n1=a.shape[-1], n2=b.shape[-1]))
+
+
+def kappa_from_counts(true_pos: np.ndarray, false_pos: np.ndarray, effect: EffectSize) -> np.ndarray:
+    """Cohen's kappa from the numbers of group-1 and group-2 samples predicted as group 1;
+    NaN where g is undefined or chance agreement is perfect."""
+    n1, n2 = effect.n1, effect.n2
+    big_n = n1 + n2
     predicted1 = true_pos + false_pos
     agree = true_pos + (n2 - false_pos)
     p_o = agree / big_n

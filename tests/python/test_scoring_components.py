@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scoring import effects
+from scoring import components, effects
 from scoring.components import study_components
 
 LABELS = np.array(["CONTROL"] * 5 + ["SEPSIS"] * 7 + ["SEPTIC_SHOCK"] * 6 + ["NO_SEPSIS"] * 2 + ["UNKNOWN"] * 3)
@@ -69,3 +69,29 @@ def test_identical_genes_give_no_effect_size():
     comp = study_components(x, LABELS, np.array([0]), np.array([1]))
     assert np.isnan(comp["g_ss"]).all() and np.isnan(comp["g_soth"]).all()
     assert comp["r_control"][0] == pytest.approx(1.0)
+
+
+def test_kappa_counts_any_pair_order_and_group_layout():
+    """pair_kappas equals kappa on the explicit d for pairs in any order (partners not
+    consecutive, first genes unsorted), group-2 sets that are not nested (index arrays),
+    both signs of g and samples lying exactly on the threshold."""
+    rng = np.random.default_rng(13)
+    x = rng.integers(0, 4, size=(15, 24)).astype(float)  # few values: many exact ties
+    group1 = np.zeros(24, dtype=bool)
+    group1[[0, 3, 5, 8, 13, 21]] = True
+    groups2 = [np.isin(np.arange(24), [1, 2, 9, 17, 20]), np.isin(np.arange(24), [2, 4, 6, 7, 9, 11, 18])]
+    a, b = np.triu_indices(15, k=1)
+    keep = rng.permutation(a.size)[:70]
+    a, b = a[keep], b[keep]
+    effs = [components.pair_effect(x, group1, g2, a, b) for g2 in groups2]
+    kappas = components.pair_kappas(x, group1, groups2, a, b, effs, workers=3)
+    d = x[a] - x[b]
+    on_threshold = {-1.0: 0, 1.0: 0}  # samples with d exactly on the threshold, by sign of g
+    for g2, eff, got in zip(groups2, effs, kappas, strict=True):
+        expected = effects.kappa(d[:, group1], d[:, g2], eff)
+        np.testing.assert_array_equal(got, expected)
+        ties = d[:, group1 | g2] == ((eff.mean1 + eff.mean2) / 2)[:, None]
+        for sign in on_threshold:
+            on_threshold[sign] += int(ties[np.sign(eff.g) == sign].sum())
+    assert on_threshold == {-1.0: 4, 1.0: 2}
+    assert np.isfinite(kappas[0]).sum() > 50
