@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,40 +30,58 @@ LABELLED = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK")
 OTHERS = ("CONTROL", "NO_SEPSIS", "SEPSIS")
 
 
-def _group_moments(x: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row means and the centred cross-product (Gram) matrix of one group of samples."""
+@dataclass
+class _PairMoments:
+    """Per pair, the moments of d = x_A - x_B over one group of samples, from the group's
+    row means and centred Gram matrix C: mean_d, SS_d = C_aa + C_bb - 2 C_ab, and
+    C_aa + C_bb (the spread of the genes themselves)."""
+
+    n: int
+    mean: np.ndarray
+    ss: np.ndarray
+    spread: np.ndarray
+
+
+def _pair_moments(
+    x: np.ndarray, cols: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray, flat: np.ndarray
+) -> _PairMoments:
+    """_PairMoments of one group; ``flat`` is gene_a * n_genes + gene_b (C_ab as one gather)."""
     xg = x[:, cols]
-    means = xg.mean(axis=1)
+    means = xg.mean(axis=1) if xg.shape[1] else np.zeros(x.shape[0])
     centred = xg - means[:, None]
-    return means, centred @ centred.T
+    gram = centred @ centred.T
+    diag = np.diagonal(gram)
+    spread = diag[gene_a] + diag[gene_b]
+    return _PairMoments(xg.shape[1], means[gene_a] - means[gene_b], spread - 2.0 * gram.ravel()[flat], spread)
+
+
+def _effect_from_moments(g1: _PairMoments, g2: _PairMoments) -> EffectSize:
+    """Hedges' g of d, group 1 vs group 2, for every pair (MetaIntegrator convention)."""
+    n1, n2 = g1.n, g2.n
+    if n1 < MIN_GROUP_N or n2 < MIN_GROUP_N:
+        nan = np.full(g1.mean.size, np.nan)
+        return EffectSize(nan, nan.copy(), nan.copy(), nan.copy(), n1, n2)
+    big_n = n1 + n2
+    pooled_sd = np.sqrt(np.maximum(g1.ss + g2.ss, 0.0) / (big_n - 2))
+    # relative to the spread of the genes themselves, a pooled SD this small is a
+    # constant difference (rounding residue of the Gram identity): no effect size
+    scale = np.sqrt((g1.spread + g2.spread) / (big_n - 2))
+    degenerate = pooled_sd <= 1e-12 * np.maximum(scale, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(degenerate, np.nan, (g1.mean - g2.mean) / pooled_sd)
+    g = (1.0 - 3.0 / (4.0 * big_n - 9.0)) * d
+    var_g = big_n / (n1 * n2) + g * g / (2.0 * (big_n - 3.94))
+    return EffectSize(g=g, var_g=var_g, mean1=g1.mean, mean2=g2.mean, n1=n1, n2=n2)
 
 
 def pair_effect(
     x: np.ndarray, cols1: np.ndarray, cols2: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray
 ) -> EffectSize:
     """Hedges' g of d = x_A - x_B, group 1 vs group 2, for every pair (MetaIntegrator)."""
-    n1, n2 = int(cols1.sum()), int(cols2.sum())
-    n_pairs = gene_a.size
-    if n1 < MIN_GROUP_N or n2 < MIN_GROUP_N:
-        nan = np.full(n_pairs, np.nan)
-        return EffectSize(nan, nan.copy(), nan.copy(), nan.copy(), n1, n2)
-    m1, c1 = _group_moments(x, cols1)
-    m2, c2 = _group_moments(x, cols2)
-    mean1 = m1[gene_a] - m1[gene_b]
-    mean2 = m2[gene_a] - m2[gene_b]
-    ss1 = c1[gene_a, gene_a] + c1[gene_b, gene_b] - 2.0 * c1[gene_a, gene_b]
-    ss2 = c2[gene_a, gene_a] + c2[gene_b, gene_b] - 2.0 * c2[gene_a, gene_b]
-    big_n = n1 + n2
-    pooled_sd = np.sqrt(np.maximum(ss1 + ss2, 0.0) / (big_n - 2))
-    # relative to the spread of the genes themselves, a pooled SD this small is a
-    # constant difference (rounding residue of the Gram identity): no effect size
-    scale = np.sqrt((c1[gene_a, gene_a] + c1[gene_b, gene_b] + c2[gene_a, gene_a] + c2[gene_b, gene_b]) / (big_n - 2))
-    degenerate = pooled_sd <= 1e-12 * np.maximum(scale, 1e-300)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.where(degenerate, np.nan, (mean1 - mean2) / pooled_sd)
-    g = (1.0 - 3.0 / (4.0 * big_n - 9.0)) * d
-    var_g = big_n / (n1 * n2) + g * g / (2.0 * (big_n - 3.94))
-    return EffectSize(g=g, var_g=var_g, mean1=mean1, mean2=mean2, n1=n1, n2=n2)
+    flat = gene_a * x.shape[0] + gene_b
+    return _effect_from_moments(
+        _pair_moments(x, cols1, gene_a, gene_b, flat), _pair_moments(x, cols2, gene_a, gene_b, flat)
+    )
 
 
 def _column_layout(cols1: np.ndarray, groups2: Sequence[np.ndarray]) -> tuple[np.ndarray, list[slice | np.ndarray]]:
@@ -197,18 +216,23 @@ def study_components(
     gene_a = np.asarray(gene_a, dtype=np.int64)
     gene_b = np.asarray(gene_b, dtype=np.int64)
     n_pairs = gene_a.size
+    flat = gene_a * x.shape[0] + gene_b  # (A, B) entries of genes x genes matrices, one gather
     out: dict[str, np.ndarray] = {}
     for name, label in COHORTS.items():
         cols = labels == label
         n = int(cols.sum())
         out[f"n_{name}"] = np.full(n_pairs, n, dtype=np.int64)
         if n >= min_cohort_n:
-            out[f"r_{name}"] = spearman_matrix(x[:, cols])[gene_a, gene_b]
+            out[f"r_{name}"] = spearman_matrix(x[:, cols]).ravel()[flat]
         else:
             out[f"r_{name}"] = np.full(n_pairs, np.nan)
     shock = labels == "SEPTIC_SHOCK"
     groups2 = {"ss": labels == "SEPSIS", "soth": np.isin(labels, OTHERS)}
-    effects = {name: pair_effect(x, shock, other, gene_a, gene_b) for name, other in groups2.items()}
+    shock_moments = _pair_moments(x, shock, gene_a, gene_b, flat)
+    effects = {
+        name: _effect_from_moments(shock_moments, _pair_moments(x, other, gene_a, gene_b, flat))
+        for name, other in groups2.items()
+    }
     kappas = pair_kappas(x, shock, list(groups2.values()), gene_a, gene_b, list(effects.values()))
     for (name, effect), kappa in zip(effects.items(), kappas, strict=True):
         out[f"g_{name}"] = effect.g
