@@ -10,7 +10,27 @@ or samples first).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n within each row, tied values sharing the mean of their ranks (scipy's
+    rankdata(method="average"), without importing scipy.stats: 1.6 s of CLI start-up)."""
+    n = x.shape[1]
+    order = np.argsort(x, axis=1, kind="stable")
+    xs = np.take_along_axis(x, order, axis=1)
+    starts = np.ones(xs.shape, dtype=bool)  # a sorted position that starts a run of ties
+    starts[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    pos = np.arange(n)
+    ranks = np.empty(xs.shape)
+    if starts.all():  # no ties: the sorted positions are the ranks
+        np.put_along_axis(ranks, order, np.broadcast_to(pos + 1.0, xs.shape), axis=1)
+        return ranks
+    ends = np.ones(xs.shape, dtype=bool)  # ... and one that ends it
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, pos, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    return ranks
 
 
 def standardized_ranks(x: np.ndarray) -> np.ndarray:
@@ -20,7 +40,7 @@ def standardized_ranks(x: np.ndarray) -> np.ndarray:
         raise ValueError("expected a genes x samples matrix")
     if not np.isfinite(x).all():
         raise ValueError("values must be finite (drop genes or samples with missing values)")
-    ranks = stats.rankdata(x, method="average", axis=1)
+    ranks = average_ranks(x)
     ranks -= ranks.mean(axis=1, keepdims=True)
     norm = np.sqrt(np.einsum("ij,ij->i", ranks, ranks))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -125,3 +125,15 @@ def test_constant_gene_has_nan_correlations():
     r = correlation.spearman_matrix(np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 5.0, 5.0, 5.0], [4.0, 3.0, 2.0, 1.0]]))
     assert np.isnan(r[1]).all() and np.isnan(r[:, 1]).all()
     close(r[0, 2], -1.0)
+
+
+def test_average_ranks_equal_scipy_rankdata():
+    rng = np.random.default_rng(11)
+    for data in (
+        rng.integers(0, 3, size=(30, 9)).astype(float),  # heavy ties, runs at both ends
+        np.round(rng.normal(size=(20, 50)), 1),
+        rng.normal(size=(5, 30)),  # no ties
+        np.array([[2.0, 2.0, 2.0], [-0.0, 0.0, 1.0]]),  # all tied; -0 ties +0
+        np.zeros((3, 1)),
+    ):
+        np.testing.assert_array_equal(correlation.average_ranks(data), stats.rankdata(data, axis=1))
