@@ -213,7 +213,7 @@ def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -
 
 def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
     from loader.config import load_config
-    from loader.dbt_runner import run_dbt
+    from loader.dbt_runner import PreparedDbt
     from loader.runlog import RunLog
     from loader.score import check_disease_scope, score
     from loader.warehouse import connect
@@ -225,16 +225,23 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
         warehouse.ensure_schema()
         runlog = RunLog()
         check_disease_scope(warehouse, runlog)
-        result = score(warehouse, runlog, min_cohort_n=min_n)
-    finally:
+    except BaseException:
         warehouse.close()
-    verb = "reused" if result.reused else "computed"
-    click.echo(
-        f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "
-        f"{result.n_studies} studies = {result.n_rows:,} component rows ({result.seconds:.1f} s)"
-    )
-    started = time.perf_counter()
-    code, summary = run_dbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet=quiet)
+        raise
+    # dbt starts and parses the project while the pairs are scored; it opens the
+    # warehouse only in run(), after this process has closed it
+    with PreparedDbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet) as aggregator:
+        try:
+            result = score(warehouse, runlog, min_cohort_n=min_n)
+        finally:
+            warehouse.close()
+        verb = "reused" if result.reused else "computed"
+        click.echo(
+            f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "
+            f"{result.n_studies} studies = {result.n_rows:,} component rows ({result.seconds:.1f} s)"
+        )
+        started = time.perf_counter()
+        code, summary = aggregator.run()
     _log_step(target, "aggregate_pair_metrics", "SUCCESS" if code == 0 else "FAILED", started, summary)
     if code != 0:
         if quiet and summary.get("output_tail"):

@@ -48,26 +48,14 @@ def default_duckdb_memory() -> str:
     return f"{max(1, total // 2 // 1_000_000_000)}GB"
 
 
-def run_dbt(
-    command: list[str],
-    target: str,
-    dbt_vars: dict[str, Any] | None = None,
-    quiet: bool = False,
-) -> tuple[int, dict[str, Any]]:
-    """Run one dbt command; returns (exit code, summary from run_results.json)."""
-    args = [dbt_executable(), *command, "--target", target]
+def _dbt_args(command: list[str], target: str, dbt_vars: dict[str, Any] | None) -> list[str]:
+    args = [*command, "--target", target]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    started = time.perf_counter()
-    proc = subprocess.run(
-        args,
-        cwd=PROJECT_ROOT,
-        env=dbt_env(target),
-        stdout=subprocess.PIPE if quiet else None,
-        stderr=subprocess.STDOUT if quiet else None,
-        text=True,
-        check=False,
-    )
+    return args
+
+
+def _summary(command: list[str], started: float, returncode: int, output: str | None, quiet: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 3), "command": command}
     results = PROJECT_ROOT / "target" / "run_results.json"
     if results.exists():
@@ -79,6 +67,64 @@ def run_dbt(
             summary["statuses"] = statuses
         except (json.JSONDecodeError, OSError):
             pass
-    if quiet and proc.returncode != 0 and proc.stdout:
-        summary["output_tail"] = proc.stdout[-4000:]
-    return proc.returncode, summary
+    if quiet and returncode != 0 and output:
+        summary["output_tail"] = output[-4000:]
+    return summary
+
+
+def run_dbt(
+    command: list[str],
+    target: str,
+    dbt_vars: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    """Run one dbt command; returns (exit code, summary from run_results.json)."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [dbt_executable(), *_dbt_args(command, target, dbt_vars)],
+        cwd=PROJECT_ROOT,
+        env=dbt_env(target),
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, _summary(command, started, proc.returncode, proc.stdout, quiet)
+
+
+class PreparedDbt:
+    """One dbt command in a process started ahead of time (loader.dbt_child): dbt is
+    imported and the project parsed while the caller works (about 5 s on a small
+    machine), and ``run()`` then starts the command at once. Leaving the ``with`` block
+    without ``run()`` ends the process without running anything."""
+
+    def __init__(self, command: list[str], target: str, dbt_vars: dict[str, Any] | None, quiet: bool) -> None:
+        self.command = command
+        self.quiet = quiet
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "loader.dbt_child", json.dumps(_dbt_args(command, target, dbt_vars))],
+            cwd=PROJECT_ROOT,
+            env=dbt_env(target),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if quiet else None,
+            stderr=subprocess.STDOUT if quiet else None,
+            text=True,
+        )
+
+    def run(self) -> tuple[int, dict[str, Any]]:
+        """Run the command; returns (exit code, summary) as run_dbt does."""
+        started = time.perf_counter()
+        output, _ = self.proc.communicate("run\n")
+        return self.proc.returncode, _summary(self.command, started, self.proc.returncode, output, self.quiet)
+
+    def __enter__(self) -> PreparedDbt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.returncode is not None:
+            return
+        try:
+            self.proc.communicate("", timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
