@@ -15,6 +15,8 @@ agree to 1e-9.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +44,11 @@ class PooledEstimate:
 BLOCK_PAIRS = 16384  # pairs per block: a block's k x BLOCK arrays stay in the CPU cache
 
 
-def dsl(yi: np.ndarray, vi: np.ndarray) -> PooledEstimate:
-    """DerSimonian–Laird random-effects pooling over the last axis."""
+def dsl(yi: np.ndarray, vi: np.ndarray, workers: int | None = None) -> PooledEstimate:
+    """DerSimonian–Laird random-effects pooling over the last axis. Blocks of pairs are
+    pooled in ``workers`` threads (numpy and scipy.special release the GIL; default one
+    per CPU, at most 8); every block writes its own slice, so the result does not depend
+    on the number of threads."""
     yi = np.asarray(yi, dtype=np.float64)
     vi = np.asarray(vi, dtype=np.float64)
     shape = yi.shape[:-1]
@@ -53,11 +58,21 @@ def dsl(yi: np.ndarray, vi: np.ndarray) -> PooledEstimate:
     m = y_all.shape[0]
     out = {name: np.empty(m) for name in ("estimate", "se", "z", "p", "tau2", "q", "i2")}
     k_out = np.empty(m, dtype=np.int64)
-    for start in range(0, m, BLOCK_PAIRS):
+
+    def pool_block(start: int) -> None:
         stop = min(m, start + BLOCK_PAIRS)
         block = _dsl_block(y_all[start:stop], v_all[start:stop])
         for name, values in block.items():
             (k_out if name == "k" else out[name])[start:stop] = values
+
+    starts = range(0, m, BLOCK_PAIRS)
+    workers = min(workers or min(8, os.cpu_count() or 1), len(starts))
+    if workers <= 1:
+        for start in starts:
+            pool_block(start)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(pool_block, starts))
     estimate, se = out["estimate"], out["se"]
     return PooledEstimate(
         estimate=estimate.reshape(shape),
