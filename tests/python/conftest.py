@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,66 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 SHARED_REFINEBIO = ROOT.parent / "shared" / "refinebio"
 GENEPAIR = str(Path(sys.executable).parent / "genepair")
+
+
+class BackgroundLint:
+    """sqlfluff on the dbt SQL (dbt templater, ~90 s on 2 cores, mostly one process busy)
+    started when the session collects its test, so it runs beside the other tests. Its dbt
+    target, logs and warehouse live in a temporary folder: nothing it writes is shared with
+    the dbt runs of other tests."""
+
+    def __init__(self) -> None:
+        from loader.dbt_runner import ensure_profiles
+
+        ensure_profiles()
+        self.dir = Path(tempfile.mkdtemp(prefix="genepair-lint-"))
+        self.output = self.dir / "sqlfluff.txt"
+        env = dict(
+            os.environ,
+            GENEPAIR_DUCKDB_PATH=str(self.dir / "lint.duckdb"),
+            GENEPAIR_TARGET="duckdb",
+            DBT_TARGET_PATH=str(self.dir / "target"),
+            DBT_LOG_PATH=str(self.dir / "logs"),
+        )
+        with self.output.open("w") as out:
+            self.proc = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "sqlfluff"),
+                    "lint",
+                    "models",
+                    "analyses",
+                    "snapshots",
+                    "tests/dbt",
+                    "--processes",
+                    "2",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def result(self, timeout: float = 1200) -> tuple[int, str]:
+        code = self.proc.wait(timeout=timeout)
+        return code, self.output.read_text()
+
+
+BACKGROUND: dict[str, BackgroundLint] = {}
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    if any(item.name == "test_sqlfluff_lint_models" for item in items):
+        BACKGROUND["sqlfluff"] = BackgroundLint()
+
+
+def pytest_unconfigure(config) -> None:
+    lint = BACKGROUND.pop("sqlfluff", None)
+    if lint is not None:
+        if lint.proc.poll() is None:
+            lint.proc.kill()
+            lint.proc.wait()
+        shutil.rmtree(lint.dir, ignore_errors=True)
 
 
 def shared_or_skip(*parts: str) -> Path:

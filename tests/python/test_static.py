@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import conftest
 from conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -22,17 +22,9 @@ def test_ruff_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_sqlfluff_lint_models(tmp_path):
-    from loader.dbt_runner import ensure_profiles
-
-    ensure_profiles()
-    env = dict(os.environ, GENEPAIR_DUCKDB_PATH=str(tmp_path / "lint.duckdb"), GENEPAIR_TARGET="duckdb")
-    proc = subprocess.run(
-        [str(BIN / "sqlfluff"), "lint", "models", "analyses", "snapshots", "tests/dbt", "--processes", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "All Finished" in proc.stdout
+def test_sqlfluff_lint_models():
+    # started at collection by conftest (BackgroundLint), so it overlaps the other tests
+    lint = conftest.BACKGROUND.get("sqlfluff") or conftest.BackgroundLint()
+    code, output = lint.result()
+    assert code == 0, output[-8000:]
+    assert "All Finished" in output
