@@ -9,7 +9,8 @@ sample (soth), and the number of labelled samples.
 
 Nothing loops over pairs: correlations are one matrix product per cohort, the group means
 and sums of squares of d come from per-group Gram matrices (SS_d = C_aa + C_bb - 2 C_ab),
-and only kappa needs d itself, computed block by block.
+and only kappa needs d itself: a compiled loop forms it sample by sample
+(scoring.threshold_counts).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from scoring.correlation import spearman_matrix
 from scoring.effects import MIN_GROUP_N, EffectSize, kappa_from_counts
 from scoring.meta import MIN_COHORT_N
+from scoring.threshold_counts import count_above
 
 COHORTS = {"control": "CONTROL", "sepsis": "SEPSIS", "shock": "SEPTIC_SHOCK"}
 LABELLED = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK")
@@ -84,63 +87,6 @@ def pair_effect(
     )
 
 
-def _column_layout(cols1: np.ndarray, groups2: Sequence[np.ndarray]) -> tuple[np.ndarray, list[slice | np.ndarray]]:
-    """Sample order [group 1 | union of the groups 2] and where each group 2 lies in it.
-    Union samples that belong to more groups come first, so nested groups (sepsis within
-    every other labelled sample) are contiguous slices; any other group is an index array."""
-    in_group1 = np.asarray(cols1, dtype=bool)
-    membership = np.sum([np.asarray(g, dtype=bool) & ~in_group1 for g in groups2], axis=0)
-    union = np.flatnonzero(membership)
-    union = union[np.argsort(-membership[union], kind="stable")]
-    layout = np.concatenate([np.flatnonzero(in_group1), union])
-    where: list[slice | np.ndarray] = []
-    for group in groups2:
-        pos = np.flatnonzero(np.asarray(group, dtype=bool)[layout])
-        contiguous = pos.size > 0 and pos[-1] - pos[0] + 1 == pos.size
-        where.append(slice(int(pos[0]), int(pos[-1]) + 1) if contiguous else pos)
-    return layout, where
-
-
-def _count_above(d: np.ndarray, bound: np.ndarray, buf: np.ndarray) -> np.ndarray:
-    """Per row of d, how many of its values exceed that row's bound (one comparison pass
-    into a reused boolean buffer, summed as bytes)."""
-    hits = np.greater(d, bound[:, None], out=buf).view(np.uint8)
-    return np.add.reduce(hits, axis=1, dtype=np.uint16 if d.shape[1] < 2**16 else np.int64)
-
-
-def _kappa_block(
-    xr: np.ndarray,
-    firsts: np.ndarray,
-    bounds: np.ndarray,
-    order: np.ndarray | None,
-    gene_b: np.ndarray,
-    n1: int,
-    comparisons: Sequence[tuple[slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-) -> None:
-    """Samples above the comparison bound, for the pairs of the given first genes (pairs
-    order[bounds[i]:bounds[i + 1]] start with firsts[i]; order None: pairs sorted by first
-    gene), written into each comparison's (group 2 columns, bound, group-1 count, group-2
-    count) arrays. d = x_A - x_B is formed once per pair over the samples of the layout and
-    shared by the comparisons; the partners' rows are a view when they are consecutive genes
-    (all-pairs candidates)."""
-    largest = int(np.max(np.diff(bounds))) if bounds.size > 1 else 0
-    d_buf = np.empty((largest, xr.shape[1]))
-    hit_buf = np.empty((largest, xr.shape[1]), dtype=bool)
-    for i, first in enumerate(firsts):
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        idx = slice(lo, hi) if order is None else order[lo:hi]
-        partners = gene_b[idx]
-        m = hi - lo
-        consecutive = partners[-1] - partners[0] + 1 == m and (m == 1 or bool((np.diff(partners) == 1).all()))
-        rows = xr[partners[0] : partners[-1] + 1] if consecutive else xr[partners]
-        d = np.subtract(xr[first], rows, out=d_buf[:m])
-        for where2, bound, above1, above2 in comparisons:
-            b = bound[idx]
-            above1[idx] = _count_above(d[:, :n1], b, hit_buf[:m, :n1])
-            group2 = d[:, where2]
-            above2[idx] = _count_above(group2, b, hit_buf[:m, : group2.shape[1]])
-
-
 def _predicted_group1(above: np.ndarray, sign: np.ndarray, n: int) -> np.ndarray:
     """Samples the rule sign * (d - threshold) > 0 puts in group 1, from the counts of
     d > bound: where sign > 0 the bound is the threshold itself; where sign < 0 the rule is
@@ -161,42 +107,43 @@ def pair_kappas(
     """Cohen's kappa of the rule "group 1 when sign(g)(d - (mean1 + mean2)/2) > 0" for every
     pair, for several comparisons sharing group 1 (septic shock vs sepsis, and vs every other
     labelled sample): one comparison per sample and pair (see _predicted_group1), the same
-    counts as comparing the product. Pairs are processed by their first gene: x_A of one gene
-    is broadcast against the rows of all its partners, in ``workers`` threads (numpy releases
-    the GIL; default: one per CPU, at most 8)."""
+    counts as comparing the product. The counts come from one compiled pass over pairs and
+    samples (scoring.threshold_counts), pairs in any order, in ``workers`` threads
+    (default: one per CPU, at most 8)."""
     outs = [np.full(gene_a.size, np.nan) for _ in effects]
     active = [c for c, e in enumerate(effects) if e.n1 >= MIN_GROUP_N and e.n2 >= MIN_GROUP_N]
     if not active or gene_a.size == 0:
         return outs
-    layout, where = _column_layout(cols1, groups2)
-    xr = np.ascontiguousarray(x[:, layout])
-    n1 = int(np.asarray(cols1, dtype=bool).sum())
-    order: np.ndarray | None = None
-    sorted_a = gene_a
-    if not bool((np.diff(gene_a) >= 0).all()):
-        order = np.argsort(gene_a, kind="stable")
-        sorted_a = gene_a[order]
-    firsts, starts = np.unique(sorted_a, return_index=True)
-    bounds = np.append(starts, gene_a.size)
+    in_group1 = np.asarray(cols1, dtype=bool)
+    members = [np.asarray(groups2[c], dtype=bool) & ~in_group1 for c in active]
+    union = np.flatnonzero(np.any(members, axis=0))
+    # columns: group 1 first, then the samples of any group 2 (the others are never read)
+    xr = np.ascontiguousarray(x[:, np.concatenate([np.flatnonzero(in_group1), union])], dtype=np.float64)
+    n1 = int(in_group1.sum())
+    in_group2 = np.ascontiguousarray([m[union] for m in members], dtype=np.int64).reshape(len(active), union.size)
     signs = [np.sign(effects[c].g) for c in active]
-    comparisons = []
-    for c, sign in zip(active, signs, strict=True):
+    bounds = np.empty((len(active), gene_a.size))
+    for row, (c, sign) in enumerate(zip(active, signs, strict=True)):
         threshold = (effects[c].mean1 + effects[c].mean2) / 2.0
-        bound = np.where(sign < 0, np.nextafter(threshold, -np.inf), threshold)
-        comparisons.append((where[c], bound, np.empty(gene_a.size, np.int64), np.empty(gene_a.size, np.int64)))
+        bounds[row] = np.where(sign < 0, np.nextafter(threshold, -np.inf), threshold)
+    above1 = np.empty((len(active), gene_a.size), dtype=np.int64)
+    above2 = np.empty_like(above1)
+    a = np.ascontiguousarray(gene_a, dtype=np.int64)
+    b = np.ascontiguousarray(gene_b, dtype=np.int64)
     workers = workers or min(8, os.cpu_count() or 1)
-    chunks = [c for c in np.array_split(np.arange(firsts.size), 8 * workers) if c.size]
+    edges = np.linspace(0, gene_a.size, 8 * workers + 1).astype(np.int64)
     with ThreadPoolExecutor(workers) as pool:
         jobs = [
-            pool.submit(_kappa_block, xr, firsts[c], bounds[c[0] : c[-1] + 2], order, gene_b, n1, comparisons)
-            for c in chunks
+            pool.submit(count_above, xr, a, b, int(lo), int(hi), n1, in_group2, bounds, above1, above2)
+            for lo, hi in pairwise(edges)
+            if hi > lo
         ]
         for job in jobs:
             job.result()
-    for c, sign, (_, _, above1, above2) in zip(active, signs, comparisons, strict=True):
+    for row, (c, sign) in enumerate(zip(active, signs, strict=True)):
         effect = effects[c]
-        true_pos = _predicted_group1(above1, sign, effect.n1)
-        false_pos = _predicted_group1(above2, sign, effect.n2)
+        true_pos = _predicted_group1(above1[row], sign, effect.n1)
+        false_pos = _predicted_group1(above2[row], sign, effect.n2)
         outs[c][:] = kappa_from_counts(true_pos, false_pos, effect)
     return outs
 
