@@ -5,8 +5,9 @@ d is formed sample by sample in registers and compared with each comparison's bo
 nothing of size pairs x samples is ever materialised (the numpy formulation wrote and read
 d and two boolean matrices per pair: ~5x slower). The subtraction and the comparison are
 plain IEEE double operations (no fast-math), so the counts equal numpy's
-``(x[a] - x[b] > bound).sum()`` exactly. Compiled by numba on first use (cached beside
-the module, or under NUMBA_CACHE_DIR); the loop holds no GIL, so threads run it in
+``(x[a] - x[b] > bound).sum()`` exactly. Compiled by numba on first use, cached beside
+the module or in numba's user-wide cache / NUMBA_CACHE_DIR (with no writable place it is
+compiled in each process instead, ~1.5 s); the loop holds no GIL, so threads run it in
 parallel.
 """
 
@@ -16,8 +17,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(nogil=True, cache=True, boundscheck=False)
-def count_above(
+def _count_above(
     x: np.ndarray,
     gene_a: np.ndarray,
     gene_b: np.ndarray,
@@ -51,3 +51,9 @@ def count_above(
                 count2 += (d[s] > bound) * member[s - n1]
             above1[c, p] = count1
             above2[c, p] = count2
+
+
+try:
+    count_above = numba.njit(nogil=True, cache=True, boundscheck=False)(_count_above)
+except RuntimeError:  # numba found no writable cache location
+    count_above = numba.njit(nogil=True, boundscheck=False)(_count_above)

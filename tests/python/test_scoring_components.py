@@ -95,3 +95,27 @@ def test_kappa_counts_any_pair_order_and_group_layout():
             on_threshold[sign] += int(ties[np.sign(eff.g) == sign].sum())
     assert on_threshold == {-1.0: 4, 1.0: 2}
     assert np.isfinite(kappas[0]).sum() > 50
+
+
+def test_kappa_counts_compile_without_a_writable_cache():
+    """Where numba finds no writable cache location, the counting loop is compiled in the
+    process instead of failing the import (subprocess: a fresh numba without locators)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import numba.core.caching as c\n"
+        "for cls in [c.CacheImpl, *c.CacheImpl.__subclasses__()]: cls._locator_classes = []\n"
+        "import numpy as np\n"
+        "from scoring.threshold_counts import count_above\n"
+        "x = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])\n"
+        "above1, above2 = np.zeros((2, 1), np.int64), np.zeros((2, 1), np.int64)\n"
+        "member = np.array([[1, 0, 1], [1, 1, 1]])\n"
+        "count_above(x, np.array([0]), np.array([1]), 0, 1, 1, member, np.array([[0.5], [2.0]]), above1, above2)\n"
+        "print(type(count_above._cache).__name__, above1.ravel().tolist(), above2.ravel().tolist())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    # d = [1, 2, 3, 4]; group 1 = the first sample; group 2 = the others where member is 1
+    assert out.stdout.split() == ["NullCache", "[1,", "0]", "[2,", "2]"]
