@@ -89,7 +89,7 @@ fixed_effect as (
 
 {#- Cochran's Q from the same pass: Q = sum(w y^2) - (sum(w y))^2 / sum(w) (the
     sufficient-statistic form; a second pass over the study rows cost a 10 M-row join).
-    Rounding can leave it a hair below 0 for identical studies: clamped at 0. -#}
+    Rounding can leave it a hair below 0 for identical studies: clamped at 0. #}
 cochran as (
     select
         fixed_effect.*,
@@ -205,7 +205,7 @@ with_direction as (
 ),
 
 {#- one narrow row per pair (only what `final` reads): the erfc chain above carries
-    dozens of intermediate columns, and every CTE below reads this one -#}
+    dozens of intermediate columns, and every CTE below reads this one #}
 pair_metrics as (
     select
         {{ keys | join(',\n        ') }},

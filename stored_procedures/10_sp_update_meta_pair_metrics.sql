@@ -201,7 +201,8 @@ begin
                     sum(n_labelled) as total_samples
                 from study_inputs
                 group by genea_key, geneb_key, disease_key, technology
-            ),cochran as (
+            ),
+            cochran as (
                 select
                     fixed_effect.*,
 
@@ -623,7 +624,8 @@ begin
                         else 0
                     end as n_same_sign_soth
                 from with_p
-            ),pair_metrics as (
+            ),
+            pair_metrics as (
                 select
                     genea_key,
                     geneb_key,
