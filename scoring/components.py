@@ -15,9 +15,7 @@ and only kappa needs d itself: a compiled loop forms it sample by sample
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -26,6 +24,7 @@ import numpy as np
 from scoring.correlation import spearman_matrix
 from scoring.effects import MIN_GROUP_N, EffectSize, kappa_from_counts
 from scoring.meta import MIN_COHORT_N
+from scoring.threads import default_workers, run_blocks
 from scoring.threshold_counts import count_above
 
 COHORTS = {"control": "CONTROL", "sepsis": "SEPSIS", "shock": "SEPTIC_SHOCK"}
@@ -120,7 +119,7 @@ def pair_kappas(
     # columns: group 1 first, then the samples of any group 2 (the others are never read)
     xr = np.ascontiguousarray(x[:, np.concatenate([np.flatnonzero(in_group1), union])], dtype=np.float64)
     n1 = int(in_group1.sum())
-    in_group2 = np.ascontiguousarray([m[union] for m in members], dtype=np.int64).reshape(len(active), union.size)
+    in_group2 = np.array([m[union] for m in members], dtype=np.int64)
     signs = [np.sign(effects[c].g) for c in active]
     bounds = np.empty((len(active), gene_a.size))
     for row, (c, sign) in enumerate(zip(active, signs, strict=True)):
@@ -130,16 +129,13 @@ def pair_kappas(
     above2 = np.empty_like(above1)
     a = np.ascontiguousarray(gene_a, dtype=np.int64)
     b = np.ascontiguousarray(gene_b, dtype=np.int64)
-    workers = workers or min(8, os.cpu_count() or 1)
+    workers = workers or default_workers()
     edges = np.linspace(0, gene_a.size, 8 * workers + 1).astype(np.int64)
-    with ThreadPoolExecutor(workers) as pool:
-        jobs = [
-            pool.submit(count_above, xr, a, b, int(lo), int(hi), n1, in_group2, bounds, above1, above2)
-            for lo, hi in pairwise(edges)
-            if hi > lo
-        ]
-        for job in jobs:
-            job.result()
+
+    def count_block(span: tuple[int, int]) -> None:
+        count_above(xr, a, b, span[0], span[1], n1, in_group2, bounds, above1, above2)
+
+    run_blocks(count_block, [(int(lo), int(hi)) for lo, hi in pairwise(edges) if hi > lo], workers)
     for row, (c, sign) in enumerate(zip(active, signs, strict=True)):
         effect = effects[c]
         true_pos = _predicted_group1(above1[row], sign, effect.n1)

@@ -15,13 +15,12 @@ agree to 1e-9.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from scoring.normal import Z975, two_sided_p
+from scoring.threads import run_blocks
 
 MIN_COHORT_N = 4
 
@@ -65,14 +64,7 @@ def dsl(yi: np.ndarray, vi: np.ndarray, workers: int | None = None) -> PooledEst
         for name, values in block.items():
             (k_out if name == "k" else out[name])[start:stop] = values
 
-    starts = range(0, m, BLOCK_PAIRS)
-    workers = min(workers or min(8, os.cpu_count() or 1), len(starts))
-    if workers <= 1:
-        for start in starts:
-            pool_block(start)
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(pool_block, starts))
+    run_blocks(pool_block, range(0, m, BLOCK_PAIRS), workers)
     estimate, se = out["estimate"], out["se"]
     return PooledEstimate(
         estimate=estimate.reshape(shape),

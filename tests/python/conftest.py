@@ -64,6 +64,7 @@ class BackgroundLint:
 BACKGROUND: dict[str, BackgroundLint] = {}
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: no lint for a deselected test
 def pytest_collection_modifyitems(session, config, items) -> None:
     if any(item.name == "test_sqlfluff_lint_models" for item in items):
         BACKGROUND["sqlfluff"] = BackgroundLint()

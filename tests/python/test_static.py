@@ -24,7 +24,7 @@ def test_ruff_clean():
 
 def test_sqlfluff_lint_models():
     # started at collection by conftest (BackgroundLint), so it overlaps the other tests
-    lint = conftest.BACKGROUND.get("sqlfluff") or conftest.BackgroundLint()
+    lint = conftest.BACKGROUND["sqlfluff"]
     code, output = lint.result()
     assert code == 0, output[-8000:]
     assert "All Finished" in output
