@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loader.synthetic import write_matrix  # noqa: E402
+from genepair.synthetic import write_matrix  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

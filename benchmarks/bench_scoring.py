@@ -121,7 +121,7 @@ def kappa_counts(rng: np.random.Generator) -> None:
 
 
 def e2e(args: argparse.Namespace) -> None:
-    from loader.synthetic import StudySpec, demo_pairs, write_download
+    from genepair.synthetic import StudySpec, demo_pairs, write_download
 
     out = ROOT / "bench_data" / "scoring"
     out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loader.errors import LoaderError
-from loader.schema import RULE_MATCHES, RULES_APPLIED
+from loader.warehouse.tables import RULE_MATCHES, RULES_APPLIED
 
 RULES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "illness_rules.csv"
 LABELS = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK", "UNKNOWN")
@@ -137,7 +137,7 @@ def match_sample(sample: SampleFields, rules: list[Rule]) -> list[tuple[str, str
 def refresh_rule_matches(warehouse, rules_path: Path = RULES_CSV) -> int:
     """Recompute matches for every sample of every current batch (call in a transaction)."""
     from loader.runlog import utcnow
-    from loader.schema import SAMPLE_TEXT_COLUMNS
+    from loader.warehouse.tables import SAMPLE_TEXT_COLUMNS
 
     rules = read_rules(rules_path)
     fp = fingerprint(rules)

@@ -39,7 +39,9 @@ from loader.metadata import (
     sample_row,
 )
 from loader.runlog import RunLog, environment_info, log_event, utcnow
-from loader.schema import (
+from loader.units import detect_units
+from loader.warehouse import Warehouse
+from loader.warehouse.tables import (
     BATCH_GENES,
     BATCH_REGISTRY,
     BATCH_SAMPLES,
@@ -50,8 +52,6 @@ from loader.schema import (
     SAMPLE_ATTRIBUTES,
     SAMPLES,
 )
-from loader.units import detect_units
-from loader.warehouse import Warehouse
 
 DISEASES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "disease_labels.csv"
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loader.schema import PROCESS_LOG, VALIDATION_LOG
+from loader.warehouse.tables import PROCESS_LOG, VALIDATION_LOG
 
 LOG = logging.getLogger("genepair")
 

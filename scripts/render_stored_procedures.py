@@ -2,7 +2,7 @@
 
 The procedures' text comes from ``dbt run-operation render_stored_procedures --target
 sqlserver`` (macros/stored_procedures/), whose set-based statements are the same macros
-the dbt models run on DuckDB and PostgreSQL; ``00_tables.sql`` comes from loader/schema.py.
+the dbt models run on DuckDB and PostgreSQL; ``00_tables.sql`` comes from loader/warehouse/tables.py.
 No server is needed. ``--check`` exits 1 when a committed file differs (CI runs it).
 
     python scripts/render_stored_procedures.py [--check]
@@ -28,11 +28,11 @@ HEADER = (
 
 def render_tables() -> str:
     sys.path.insert(0, str(ROOT))
-    from loader.schema import ddl
+    from loader.warehouse.tables import ddl
 
     stmts = ddl("sqlserver")
     body = "\n\n".join(stmts[:-1]) + "\nGO\n\n" + stmts[-1] + "\nGO\n"
-    return HEADER.format(source="loader/schema.py") + body
+    return HEADER.format(source="loader/warehouse/tables.py") + body
 
 
 def render_procedures() -> dict[str, str]:

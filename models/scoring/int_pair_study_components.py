@@ -1,7 +1,7 @@
 """The scoring step as a dbt Python model (dbt-duckdb runs it in-process).
 
 The same functions as `genepair score` (scoring.components.pivot_study and
-study_components, loader.score.components_table) on the same inputs: the candidate
+study_components, genepair.score.components_table) on the same inputs: the candidate
 pairs, each study's export contract.
 Opt-in (`--vars '{python_scoring: true}'` on DuckDB) because the CLI step already writes
 these rows to analytics.pair_study_components through the bulk path; a test proves both
@@ -11,7 +11,7 @@ give the same numbers.
 import numpy as np
 import pyarrow as pa
 
-from loader.score import components_table
+from genepair.score import components_table
 from scoring.components import pivot_study, study_components
 from scoring.meta import MIN_COHORT_N
 

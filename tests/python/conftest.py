@@ -25,7 +25,7 @@ class BackgroundLint:
     the dbt runs of other tests."""
 
     def __init__(self) -> None:
-        from loader.dbt_runner import ensure_profiles
+        from genepair.dbt_runner import ensure_profiles
 
         ensure_profiles()
         self.dir = Path(tempfile.mkdtemp(prefix="genepair-lint-"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from conftest import ROOT
-from loader.cli import main
+from genepair.cli import main
 from loader.errors import CATALOGUE, catalogue_markdown
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loader.dbt_runner import PreparedDbt
+from genepair.dbt_runner import PreparedDbt
 
 
 @pytest.fixture

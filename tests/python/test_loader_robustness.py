@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import GENEPAIR, Warehouse
-from loader.synthetic import StudySpec, write_download
+from genepair.synthetic import StudySpec, write_download
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from conftest import GENEPAIR, ROOT, Warehouse
-from loader.synthetic import StudySpec, demo_pairs, write_download
+from genepair.synthetic import StudySpec, demo_pairs, write_download
 from pg_support import PgWarehouse, server_or_skip
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

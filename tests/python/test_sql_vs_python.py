@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import Warehouse
-from loader.synthetic import StudySpec, demo_pairs, write_download
+from genepair.synthetic import StudySpec, demo_pairs, write_download
 from scoring.aggregate import pool_pairs
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ import sqlglot
 from sqlglot import exp
 
 from conftest import Warehouse
-from loader.synthetic import StudySpec, demo_pairs, write_download
+from genepair.synthetic import StudySpec, demo_pairs, write_download
 from tsql_support import PROCEDURES, ROOT, bind, procedure_files, statements, to_duckdb
 
 pytestmark = pytest.mark.slow

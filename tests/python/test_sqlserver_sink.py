@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from loader import schema
-from loader.sqlserver import BULK_BATCH_ROWS, SqlServerWarehouse, connection_string
 from loader.warehouse import WarehouseError
+from loader.warehouse import tables as schema
+from loader.warehouse.sqlserver import BULK_BATCH_ROWS, SqlServerWarehouse, connection_string
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ BIN = Path(sys.executable).parent
 
 def test_ruff_clean():
     proc = subprocess.run(
-        [str(BIN / "ruff"), "check", "loader", "scoring", "tests", "scripts", "benchmarks"],
+        [str(BIN / "ruff"), "check", "genepair", "loader", "scoring", "tests", "scripts", "benchmarks", "models"],
         cwd=ROOT,
         capture_output=True,
         text=True,

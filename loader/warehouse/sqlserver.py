@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loader.schema import Table
-from loader.warehouse import Warehouse, WarehouseError
+from loader.warehouse.base import Warehouse, WarehouseError
+from loader.warehouse.tables import Table
 
 BULK_BATCH_ROWS = 100_000
 
@@ -150,3 +150,6 @@ class SqlServerWarehouse(Warehouse):
         return self._bulkcopy(
             "staging.expression_values", ["batch_key", "gene_idx", "sample_idx", "expression_value"], rows
         )
+
+
+ENGINE = SqlServerWarehouse

@@ -1,9 +1,9 @@
-"""A dbt process prepared ahead of its command (``python -m loader.dbt_child ARGS_JSON``).
+"""A dbt process prepared ahead of its command (``python -m genepair.dbt_child ARGS_JSON``).
 
 It imports dbt and parses the project at once (neither touches the warehouse), then
 waits for one line on stdin: ``run`` runs the dbt command of ARGS_JSON on the parsed
 manifest; anything else (end of input included) exits without running. Exit codes are
-dbt's: 0 success, 1 failure, 2 error. ``loader.dbt_runner.PreparedDbt`` drives it, so
+dbt's: 0 success, 1 failure, 2 error. ``genepair.dbt_runner.PreparedDbt`` drives it, so
 the seconds of dbt start-up overlap the scoring step instead of following it.
 """
 

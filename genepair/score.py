@@ -26,8 +26,8 @@ import pyarrow as pa
 
 from loader.errors import GenepairError
 from loader.runlog import RunLog, utcnow
-from loader.schema import FEATURE_RUNS, PAIR_COMPONENTS
 from loader.warehouse import Warehouse
+from loader.warehouse.tables import FEATURE_RUNS, PAIR_COMPONENTS
 from scoring.components import pivot_study, study_components
 from scoring.meta import MIN_COHORT_N
 

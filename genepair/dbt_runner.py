@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loader.warehouse import PROJECT_ROOT, duckdb_path
+from loader.warehouse.base import PROJECT_ROOT, duckdb_path
 
 
 def ensure_profiles() -> Path:
@@ -93,7 +93,7 @@ def run_dbt(
 
 
 class PreparedDbt:
-    """One dbt command in a process started ahead of time (loader.dbt_child): dbt is
+    """One dbt command in a process started ahead of time (genepair.dbt_child): dbt is
     imported and the project parsed while the caller works (about 5 s on a small
     machine), and ``run()`` then starts the command at once. Leaving the ``with`` block
     without ``run()`` ends the process without running anything."""
@@ -102,7 +102,7 @@ class PreparedDbt:
         self.command = command
         self.quiet = quiet
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loader.dbt_child", json.dumps(_dbt_args(command, target, dbt_vars))],
+            [sys.executable, "-m", "genepair.dbt_child", json.dumps(_dbt_args(command, target, dbt_vars))],
             cwd=PROJECT_ROOT,
             env=dbt_env(target),
             stdin=subprocess.PIPE,

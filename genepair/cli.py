@@ -163,8 +163,8 @@ def _log_step(
 
 
 def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = (), quiet: bool = False) -> int:
+    from genepair.dbt_runner import run_dbt
     from loader.config import load_config
-    from loader.dbt_runner import run_dbt
 
     config = load_config(config_path)
     started = time.perf_counter()
@@ -212,10 +212,10 @@ def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -
 
 
 def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
+    from genepair.dbt_runner import PreparedDbt
+    from genepair.score import check_disease_scope, score
     from loader.config import load_config
-    from loader.dbt_runner import PreparedDbt
     from loader.runlog import RunLog
-    from loader.score import check_disease_scope, score
     from loader.warehouse import connect
 
     config = load_config(config_path)
@@ -297,7 +297,7 @@ def format_top_pairs(rows: list[tuple[Any, ...]]) -> str:
 @handle_errors
 def status(target: str | None, as_json: bool) -> None:
     """Studies, batches, rows and illness coverage in the warehouse."""
-    from loader.status import format_status, warehouse_status
+    from genepair.status import format_status, warehouse_status
     from loader.warehouse import connect
 
     warehouse = connect(_target(target))
@@ -321,7 +321,7 @@ def disease() -> None:
 @handle_errors
 def disease_set(study: str, disease_label: str, actor: str, target: str | None) -> None:
     """Map STUDY to DISEASE_LABEL (closes the active mapping, keeps history)."""
-    from loader.disease import set_disease
+    from genepair.disease import set_disease
     from loader.warehouse import connect
 
     warehouse = connect(_target(target))
@@ -338,7 +338,7 @@ def disease_set(study: str, disease_label: str, actor: str, target: str | None) 
 @handle_errors
 def disease_list(history: bool, target: str | None) -> None:
     """Show active mappings (or the whole history)."""
-    from loader.disease import list_mappings
+    from genepair.disease import list_mappings
     from loader.warehouse import connect
 
     warehouse = connect(_target(target))
@@ -361,7 +361,7 @@ def disease_list(history: bool, target: str | None) -> None:
 @handle_errors
 def demo(out: Path, target: str | None) -> None:
     """The main job on example data: generate studies, load, build, print a summary."""
-    from loader.synthetic import write_demo_downloads
+    from genepair.synthetic import write_demo_downloads
 
     tgt = _target(target)
     started = time.perf_counter()
@@ -373,7 +373,7 @@ def demo(out: Path, target: str | None) -> None:
         code = _score(tgt, config_path, quiet=True)
     if code != 0:
         sys.exit(1)
-    from loader.status import format_status, warehouse_status
+    from genepair.status import format_status, warehouse_status
     from loader.warehouse import connect
 
     warehouse = connect(tgt)

@@ -1,0 +1,123 @@
+"""The warehouse interface every engine implements, and what the engines share.
+
+One small interface (execute / query / transactions / bulk insert); each engine module
+of this package (``duckdb``, ``postgres``, ``sqlserver``) implements it with its native
+bulk path.  SQL in the loader is written with ``?`` placeholders; drivers that want
+``%s`` get it translated in their module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from loader.warehouse import tables as schema
+from loader.warehouse.tables import Table
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class WarehouseError(Exception):
+    """A target cannot be reached or used (not a user input problem)."""
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get("GENEPAIR_DUCKDB_PATH", PROJECT_ROOT / "warehouse.duckdb")).resolve()
+
+
+def default_target() -> str:
+    return os.environ.get("GENEPAIR_TARGET", "duckdb")
+
+
+class Warehouse:
+    dialect: str = ""
+
+    # -- basic SQL -------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
+        """A result as one numpy array per column (numeric columns for the scoring step)."""
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def lock_study(self, study: str) -> None:
+        """Serialise loads of one study across processes (inside a transaction)."""
+
+    # -- bulk paths ------------------------------------------------------------------
+    def insert_arrow(self, table: Table, data: pa.Table) -> int:
+        raise NotImplementedError
+
+    def insert_expression(self, chunk: pa.Table, batch_key: int) -> int:
+        """Append melted rows (gene_idx, sample_idx, expression_value) of one batch."""
+        raise NotImplementedError
+
+    def insert_rows(self, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+        rows = list(rows)
+        if not rows:
+            return 0
+        cols = table.column_names
+        types = {name: arrow_type(kind) for name, kind, _ in table.columns}
+        data = pa.table({c: pa.array([r.get(c) for r in rows], type=types[c]) for c in cols})
+        return self.insert_arrow(table, data)
+
+    # servers: two loaders starting at once would race on CREATE ... IF NOT EXISTS
+    serialise_ddl: bool = False
+
+    def ensure_schema(self) -> None:
+        """Create the loader's schemas, tables and view (idempotent); on a server, in one
+        transaction under the study lock named "ddl"."""
+        stmts = schema.ddl(self.dialect, primary_keys=self.dialect == "sqlserver")
+        if not self.serialise_ddl:
+            for stmt in stmts:
+                self.execute(stmt)
+            return
+        self.begin()
+        try:
+            self.lock_study("ddl")
+            for stmt in stmts:
+                self.execute(stmt)
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def table_exists(self, qualified: str) -> bool:
+        sch, name = qualified.split(".")
+        rows = self.query(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (sch, name),
+        )
+        return bool(rows[0][0])
+
+
+def arrow_type(kind: str) -> pa.DataType:
+    return {
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "flag": pa.int16(),
+        "ts": pa.timestamp("us"),
+    }.get(kind, pa.string())
