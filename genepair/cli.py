@@ -70,15 +70,14 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
     from loader.config import load_config
     from loader.pipeline import load_download
     from loader.runlog import RunLog
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
     config = load_config(config_path)
     paths = list(paths) or config.study_paths()
     if not paths:
         raise click.UsageError("give one or more download paths, or a pipeline.yaml with study paths")
-    warehouse = connect(target)
     results = []
-    try:
+    with open_warehouse(target) as warehouse:
         warehouse.ensure_schema()
         for path in paths:
             runlog = RunLog()
@@ -98,8 +97,6 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
                 click.echo(
                     f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip()
                 )
-    finally:
-        warehouse.close()
     return results
 
 
@@ -116,24 +113,16 @@ def load(paths: tuple[Path, ...], target: str | None, config_path: Path | None) 
 def _refresh_rules(target: str) -> int:
     from loader import illness
     from loader.runlog import RunLog
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(target)
-    try:
+    with open_warehouse(target) as warehouse:
         warehouse.ensure_schema()
         runlog = RunLog()
-        warehouse.begin()
-        try:
+        with warehouse.transaction():
             with runlog.step("match_illness_rules") as rec:
                 rec.rows_written = illness.refresh_rule_matches(warehouse)
             runlog.flush(warehouse)
-            warehouse.commit()
-        except BaseException:
-            warehouse.rollback()
-            raise
         return rec.rows_written or 0
-    finally:
-        warehouse.close()
 
 
 def _log_step(
@@ -143,7 +132,7 @@ def _log_step(
     from datetime import timedelta
 
     from loader.runlog import RunLog, StepRecord, utcnow
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
     seconds = time.perf_counter() - started
     runlog = RunLog()
@@ -153,13 +142,8 @@ def _log_step(
     rec.error_message = error
     rec.finish(status)
     runlog.records.append(rec)
-    warehouse = connect(target)
-    try:
-        warehouse.begin()
+    with open_warehouse(target) as warehouse, warehouse.transaction():
         runlog.flush(warehouse)
-        warehouse.commit()
-    finally:
-        warehouse.close()
 
 
 def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = (), quiet: bool = False) -> int:
@@ -261,10 +245,9 @@ def score_command(target: str | None, config_path: Path | None) -> None:
 
 
 def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(target)
-    try:
+    with open_warehouse(target) as warehouse:
         return warehouse.query(
             "SELECT coalesce(p.genea_symbol, ga.gene_id), coalesce(p.geneb_symbol, gb.gene_id), m.technology, "
             "m.included_study_count, m.dz_soth_mean, m.dz_soth_i2, m.q_soth, m.r_shock, m.r_sepsis "
@@ -273,8 +256,6 @@ def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
             "WHERE m.q_soth IS NOT NULL ORDER BY m.q_soth, m.power_score DESC, m.genea_key, m.geneb_key "
             f"LIMIT {int(limit)}"
         )
-    finally:
-        warehouse.close()
 
 
 def format_top_pairs(rows: list[tuple[Any, ...]]) -> str:
@@ -298,13 +279,10 @@ def format_top_pairs(rows: list[tuple[Any, ...]]) -> str:
 def status(target: str | None, as_json: bool) -> None:
     """Studies, batches, rows and illness coverage in the warehouse."""
     from genepair.status import format_status, warehouse_status
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(_target(target))
-    try:
+    with open_warehouse(_target(target)) as warehouse:
         info = warehouse_status(warehouse)
-    finally:
-        warehouse.close()
     click.echo(json.dumps(info, indent=2, default=str) if as_json else format_status(info))
 
 
@@ -322,13 +300,10 @@ def disease() -> None:
 def disease_set(study: str, disease_label: str, actor: str, target: str | None) -> None:
     """Map STUDY to DISEASE_LABEL (closes the active mapping, keeps history)."""
     from genepair.disease import set_disease
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(_target(target))
-    try:
+    with open_warehouse(_target(target)) as warehouse:
         result = set_disease(warehouse, study, disease_label, actor)
-    finally:
-        warehouse.close()
     click.echo(f"{study} -> {result['disease']}" + ("" if result["changed"] else " (unchanged)"))
 
 
@@ -339,13 +314,10 @@ def disease_set(study: str, disease_label: str, actor: str, target: str | None) 
 def disease_list(history: bool, target: str | None) -> None:
     """Show active mappings (or the whole history)."""
     from genepair.disease import list_mappings
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(_target(target))
-    try:
+    with open_warehouse(_target(target)) as warehouse:
         rows = list_mappings(warehouse, history)
-    finally:
-        warehouse.close()
     for r in rows:
         click.echo(
             f"{r['study']:<14}{r['disease']:<14}{'active' if r['is_active'] else 'closed':<8}"
@@ -374,13 +346,10 @@ def demo(out: Path, target: str | None) -> None:
     if code != 0:
         sys.exit(1)
     from genepair.status import format_status, warehouse_status
-    from loader.warehouse import connect
+    from loader.warehouse import open_warehouse
 
-    warehouse = connect(tgt)
-    try:
+    with open_warehouse(tgt) as warehouse:
         click.echo(format_status(warehouse_status(warehouse)))
-    finally:
-        warehouse.close()
     click.echo("\ntop pairs, septic shock vs other patients (pooled across studies, FDR first):")
     click.echo(format_top_pairs(_top_pairs(tgt)))
     click.echo(f"demo finished in {time.perf_counter() - started:.1f} s")

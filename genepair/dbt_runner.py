@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loader.warehouse.base import PROJECT_ROOT, duckdb_path
+from loader.paths import DBT_TARGET_DIR, PROFILES, PROFILES_EXAMPLE, PROJECT_ROOT, duckdb_path
 
 
 def ensure_profiles() -> Path:
     """profiles.yml is git-ignored; create it from profiles.yml.example when missing."""
-    profiles = PROJECT_ROOT / "profiles.yml"
-    if not profiles.exists():
-        shutil.copyfile(PROJECT_ROOT / "profiles.yml.example", profiles)
+    if not PROFILES.exists():
+        shutil.copyfile(PROFILES_EXAMPLE, PROFILES)
     return PROJECT_ROOT
 
 
@@ -57,7 +56,7 @@ def _dbt_args(command: list[str], target: str, dbt_vars: dict[str, Any] | None) 
 
 def _summary(command: list[str], started: float, returncode: int, output: str | None, quiet: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 3), "command": command}
-    results = PROJECT_ROOT / "target" / "run_results.json"
+    results = DBT_TARGET_DIR / "run_results.json"
     if results.exists():
         try:
             data = json.loads(results.read_text())

@@ -142,9 +142,8 @@ def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
     )
     with contextlib.suppress(GenepairError), runlog.step("check_disease_scope"):
         raise error
-    warehouse.begin()
-    runlog.flush(warehouse)
-    warehouse.commit()
+    with warehouse.transaction():
+        runlog.flush(warehouse)
     raise error
 
 
@@ -163,8 +162,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
         return ScoreResult(run_id, len(studies), gene_a.size, int(existing[0][1]), time.perf_counter() - started, True)
     a_pos = np.searchsorted(genes, gene_a)
     b_pos = np.searchsorted(genes, gene_b)
-    warehouse.begin()
-    try:
+    with warehouse.transaction():
         warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
         warehouse.execute(f"UPDATE {FEATURE_RUNS.qualified} SET is_current = 0")
         n_rows = 0
@@ -218,8 +216,4 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
             ],
         )
         runlog.flush(warehouse)
-        warehouse.commit()
-    except BaseException:
-        warehouse.rollback()
-        raise
     return ScoreResult(run_id, len(studies), int(gene_a.size), n_rows, time.perf_counter() - started, False)

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+from loader import paths
+
 COHORTS = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK")
 DISEASE_TEXT = {"CONTROL": "hc", "NO_SEPSIS": "non-sepsis", "SEPSIS": "sepsis", "SEPTIC_SHOCK": "septic shock"}
 TITLE_TEXT = {
@@ -60,7 +61,7 @@ class StudySpec:
 
 
 def known_genes() -> list[tuple[str, str]]:
-    with open(SEEDS_DIR / "gene_symbols.csv", encoding="utf-8") as fh:
+    with open(paths.seed("gene_symbols"), encoding="utf-8") as fh:
         return [(r["gene_id"], r["gene_symbol"]) for r in csv.DictReader(fh)]
 
 

@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loader import paths
 from loader.errors import LoaderError
 from loader.warehouse.tables import RULE_MATCHES, RULES_APPLIED
 
-RULES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "illness_rules.csv"
+RULES_CSV = paths.seed("illness_rules")
 LABELS = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK", "UNKNOWN")
 FORBIDDEN = (
     (re.compile(r"\(\?<?[=!]"), "look-arounds"),

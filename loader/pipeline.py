@@ -11,6 +11,7 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from loader import illness
+from loader import illness, paths
 from loader.config import PipelineConfig
 from loader.download import Download, ExperimentFiles, open_download
 from loader.errors import LoaderError
@@ -53,7 +54,7 @@ from loader.warehouse.tables import (
     SAMPLES,
 )
 
-DISEASES_CSV = Path(__file__).resolve().parent.parent / "seeds" / "disease_labels.csv"
+DISEASES_CSV = paths.seed("disease_labels")
 
 
 def make_batch_id(study: str, file_hash: str, file_size: int) -> str:
@@ -553,24 +554,17 @@ def load_download(
             rec.context.update({"download": str(path), "metadata_hash": download.metadata_sha256})
             rec.rows_read = len(download.experiments)
         plans = plan_download(download, config, runlog)
-        warehouse.begin()
-        try:
+        with warehouse.transaction():
             results = [_load_plan(warehouse, plan, download, config, runlog, show_progress) for plan in plans]
             if any(r.action != "skipped" for r in results):
                 with runlog.step("match_illness_rules") as rec:
                     rec.rows_written = illness.refresh_rule_matches(warehouse)
             runlog.flush(warehouse)
-            warehouse.commit()
-        except BaseException:
-            warehouse.rollback()
-            raise
     except LoaderError as exc:
         runlog.finding(exc.name, "ERROR", exc.message)
-        try:
-            warehouse.begin()
+        # the FAILED rows are written after the rollback; failing to write them must
+        # not hide the user's error
+        with contextlib.suppress(Exception), warehouse.transaction():
             runlog.flush(warehouse)
-            warehouse.commit()
-        except Exception:
-            warehouse.rollback()
         raise
     return results

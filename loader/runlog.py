@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import sys
 import time
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loader import paths
 from loader.warehouse.tables import PROCESS_LOG, VALIDATION_LOG
 
 LOG = logging.getLogger("genepair")
@@ -47,7 +47,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(verbose: bool = False) -> Path:
-    log_dir = Path(os.environ.get("GENEPAIR_LOG_DIR", Path(__file__).resolve().parent.parent / "logs"))
+    log_dir = paths.log_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "genepair.jsonl"
     LOG.handlers.clear()

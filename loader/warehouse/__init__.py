@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from loader.errors import GenepairError
-from loader.warehouse.base import Warehouse, WarehouseError, default_target, duckdb_path
+from loader.paths import duckdb_path
+from loader.warehouse.base import Warehouse, WarehouseError, default_target
 
 _NOT_ENGINES = {"base", "tables"}
 TARGETS: tuple[str, ...] = tuple(
     sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name not in _NOT_ENGINES)
 )
 
-__all__ = ["TARGETS", "Warehouse", "WarehouseError", "connect", "default_target", "duckdb_path"]
+__all__ = ["TARGETS", "Warehouse", "WarehouseError", "connect", "default_target", "duckdb_path", "open_warehouse"]
 
 
 def connect(target: str | None = None) -> Warehouse:
@@ -27,3 +30,13 @@ def connect(target: str | None = None) -> Warehouse:
     if target not in TARGETS:
         raise GenepairError("INVALID_CONFIG", f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
     return importlib.import_module(f"loader.warehouse.{target}").ENGINE()
+
+
+@contextmanager
+def open_warehouse(target: str | None = None) -> Iterator[Warehouse]:
+    """``with open_warehouse(target) as wh:`` a connection that is closed however the block ends."""
+    warehouse = connect(target)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()

@@ -9,8 +9,8 @@ bulk path.  SQL in the loader is written with ``?`` placeholders; drivers that w
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,15 +19,9 @@ import pyarrow as pa
 from loader.warehouse import tables as schema
 from loader.warehouse.tables import Table
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 class WarehouseError(Exception):
     """A target cannot be reached or used (not a user input problem)."""
-
-
-def duckdb_path() -> Path:
-    return Path(os.environ.get("GENEPAIR_DUCKDB_PATH", PROJECT_ROOT / "warehouse.duckdb")).resolve()
 
 
 def default_target() -> str:
@@ -59,6 +53,18 @@ class Warehouse:
             self.execute("ROLLBACK")
         except Exception:
             pass
+
+    @contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """``with wh.transaction():`` commit when the block ends, roll back when it raises
+        (any exception, KeyboardInterrupt included), then re-raise."""
+        self.begin()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
 
     def close(self) -> None:
         raise NotImplementedError
@@ -94,15 +100,10 @@ class Warehouse:
             for stmt in stmts:
                 self.execute(stmt)
             return
-        self.begin()
-        try:
+        with self.transaction():
             self.lock_study("ddl")
             for stmt in stmts:
                 self.execute(stmt)
-            self.commit()
-        except BaseException:
-            self.rollback()
-            raise
 
     def table_exists(self, qualified: str) -> bool:
         sch, name = qualified.split(".")

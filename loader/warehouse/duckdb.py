@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loader.warehouse.base import Warehouse, WarehouseError, duckdb_path
+from loader.paths import duckdb_path
+from loader.warehouse.base import Warehouse, WarehouseError
 from loader.warehouse.tables import Table
 
 
