@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from genepair import relations
 from loader.errors import GenepairError, catalogue_markdown
 from loader.warehouse import TARGETS, WarehouseError, default_target
 
@@ -111,7 +112,7 @@ def load(paths: tuple[Path, ...], target: str | None, config_path: Path | None) 
 
 
 def _refresh_rules(target: str) -> int:
-    from loader import illness
+    from loader import disease_map, illness
     from loader.runlog import RunLog
     from loader.warehouse import open_warehouse
 
@@ -121,6 +122,10 @@ def _refresh_rules(target: str) -> int:
         with warehouse.transaction():
             with runlog.step("match_illness_rules") as rec:
                 rec.rows_written = illness.refresh_rule_matches(warehouse)
+            # a warehouse from before the change table: its map becomes changes once,
+            # before dbt replaces the old table with the derived view
+            warehouse.lock_study(disease_map.LOCK)
+            disease_map.import_legacy_map(warehouse)
             runlog.flush(warehouse)
         return rec.rows_written or 0
 
@@ -251,8 +256,9 @@ def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
         return warehouse.query(
             "SELECT coalesce(p.genea_symbol, ga.gene_id), coalesce(p.geneb_symbol, gb.gene_id), m.technology, "
             "m.included_study_count, m.dz_soth_mean, m.dz_soth_i2, m.q_soth, m.r_shock, m.r_sepsis "
-            "FROM fact.fact_gene_pair_metrics m JOIN dim.dim_gene_pair p ON p.pair_key = m.pair_key "
-            "JOIN dim.dim_gene ga ON ga.gene_key = m.genea_key JOIN dim.dim_gene gb ON gb.gene_key = m.geneb_key "
+            f"FROM {relations.FACT_GENE_PAIR_METRICS} m JOIN {relations.DIM_GENE_PAIR} p ON p.pair_key = m.pair_key "
+            f"JOIN {relations.DIM_GENE} ga ON ga.gene_key = m.genea_key "
+            f"JOIN {relations.DIM_GENE} gb ON gb.gene_key = m.geneb_key "
             "WHERE m.q_soth IS NOT NULL ORDER BY m.q_soth, m.power_score DESC, m.genea_key, m.geneb_key "
             f"LIMIT {int(limit)}"
         )

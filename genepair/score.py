@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from genepair import relations
 from loader.errors import GenepairError
 from loader.runlog import RunLog, utcnow
 from loader.warehouse import Warehouse
@@ -46,7 +47,7 @@ class ScoreResult:
 
 def _candidate_pairs(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
     gene_a, gene_b = warehouse.query_columns(
-        "SELECT genea_key, geneb_key FROM analytics.tbl_gene_pairs_materialized ORDER BY genea_key, geneb_key"
+        f"SELECT genea_key, geneb_key FROM {relations.CANDIDATE_PAIRS} ORDER BY genea_key, geneb_key"
     )
     return gene_a.astype(np.int64), gene_b.astype(np.int64)
 
@@ -55,7 +56,7 @@ def _studies(warehouse: Warehouse) -> list[tuple[int, str, str, str]]:
     return [
         (int(r[0]), r[1], r[2], r[3] or "OTHER")
         for r in warehouse.query(
-            "SELECT study_key, study_accession_code, current_batch_id, study_technology FROM dim.dim_study "
+            f"SELECT study_key, study_accession_code, current_batch_id, study_technology FROM {relations.DIM_STUDY} "
             "ORDER BY study_key"
         )
     ]
@@ -76,10 +77,10 @@ def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tu
     """(matrix genes x samples with NaN for missing, labels per sample, gene present mask)."""
     gene_keys, sample_keys, values, label_values = warehouse.query_columns(
         "SELECT c.gene_key, c.sample_key, c.expression_value, c.illness_label "
-        "FROM analytics.vw_export_contract AS c "
+        f"FROM {relations.EXPORT_CONTRACT} AS c "
         "WHERE c.study_key = ? AND c.gene_key IN ("
-        "SELECT genea_key FROM analytics.tbl_gene_pairs_materialized "
-        "UNION SELECT geneb_key FROM analytics.tbl_gene_pairs_materialized)",
+        f"SELECT genea_key FROM {relations.CANDIDATE_PAIRS} "
+        f"UNION SELECT geneb_key FROM {relations.CANDIDATE_PAIRS})",
         (study_key,),
     )
     return pivot_study(gene_keys, sample_keys, values, label_values, genes)
@@ -119,7 +120,7 @@ def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
     54001 when none, 54002 when several; logged to meta_data_validation_log."""
     rows = warehouse.query(
         "SELECT s.study_key, s.study_accession_code, s.current_batch_id, count(m.study_disease_map_key) "
-        "FROM dim.dim_study AS s LEFT JOIN dim.study_disease_map AS m "
+        f"FROM {relations.DIM_STUDY} AS s LEFT JOIN {relations.STUDY_DISEASE_MAP} AS m "
         "ON m.study_key = s.study_key AND m.is_active = 1 "
         "GROUP BY s.study_key, s.study_accession_code, s.current_batch_id ORDER BY s.study_accession_code"
     )
@@ -156,7 +157,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
     params = {"min_cohort_n": min_cohort_n, "fisher_variance": "1/(n-3)"}
     run_id = feature_run_id(studies, gene_a, gene_b, params)
     existing = warehouse.query(
-        "SELECT status, n_rows FROM analytics.feature_runs WHERE feature_run_id = ? AND is_current = 1", (run_id,)
+        f"SELECT status, n_rows FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ? AND is_current = 1", (run_id,)
     )
     if existing and existing[0][0] == "COMPLETE":
         return ScoreResult(run_id, len(studies), gene_a.size, int(existing[0][1]), time.perf_counter() - started, True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from genepair import relations
 from loader.warehouse import Warehouse
+from loader.warehouse.tables import BATCH_REGISTRY, EXPRESSION_ROWS
 
 
 def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
-    if not warehouse.table_exists("staging.batch_registry"):
+    if not warehouse.table_exists(BATCH_REGISTRY.qualified):
         return {"studies": [], "batches": {"current": 0, "superseded": 0}, "fact_rows": None, "built": False}
     studies = [
         {
@@ -22,32 +24,33 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         }
         for r in warehouse.query(
             "SELECT study_accession_code, batch_id, n_genes, n_samples, n_rows, unit_tag, loaded_at "
-            "FROM staging.batch_registry WHERE is_current = 1 ORDER BY study_accession_code"
+            f"FROM {BATCH_REGISTRY.qualified} WHERE is_current = 1 ORDER BY study_accession_code"
         )
     ]
-    counts = dict(warehouse.query("SELECT status, count(*) FROM staging.batch_registry GROUP BY status"))
-    built = warehouse.table_exists("fact.fact_gene_expression") and warehouse.table_exists("dim.dim_sample")
+    counts = dict(warehouse.query(f"SELECT status, count(*) FROM {BATCH_REGISTRY.qualified} GROUP BY status"))
+    built = warehouse.table_exists(relations.FACT_GENE_EXPRESSION) and warehouse.table_exists(relations.DIM_SAMPLE)
     out: dict[str, Any] = {
         "studies": studies,
         "batches": {"current": counts.get("COMPLETE", 0), "superseded": counts.get("SUPERSEDED", 0)},
-        "staged_rows": warehouse.query("SELECT count(*) FROM staging.expression_rows")[0][0],
+        "staged_rows": warehouse.query(f"SELECT count(*) FROM {EXPRESSION_ROWS}")[0][0],
         "built": built,
         "fact_rows": None,
     }
     if built:
-        out["fact_rows"] = warehouse.query("SELECT count(*) FROM fact.fact_gene_expression")[0][0]
+        out["fact_rows"] = warehouse.query(f"SELECT count(*) FROM {relations.FACT_GENE_EXPRESSION}")[0][0]
         coverage = {
             r[0]: {"samples": r[1], "unknown": r[2], "labels": {}}
             for r in warehouse.query(
                 "SELECT s.study_accession_code, count(*), "
                 "sum(CASE WHEN i.illness_label = 'UNKNOWN' THEN 1 ELSE 0 END) "
-                "FROM dim.dim_sample d JOIN dim.dim_study s ON s.study_key = d.study_key "
-                "JOIN dim.dim_illness i ON i.illness_key = d.illness_key GROUP BY s.study_accession_code"
+                f"FROM {relations.DIM_SAMPLE} d JOIN {relations.DIM_STUDY} s ON s.study_key = d.study_key "
+                f"JOIN {relations.DIM_ILLNESS} i ON i.illness_key = d.illness_key GROUP BY s.study_accession_code"
             )
         }
         for study, label, n in warehouse.query(
-            "SELECT s.study_accession_code, i.illness_label, count(*) FROM dim.dim_sample d "
-            "JOIN dim.dim_study s ON s.study_key = d.study_key JOIN dim.dim_illness i ON i.illness_key = d.illness_key "
+            f"SELECT s.study_accession_code, i.illness_label, count(*) FROM {relations.DIM_SAMPLE} d "
+            f"JOIN {relations.DIM_STUDY} s ON s.study_key = d.study_key "
+            f"JOIN {relations.DIM_ILLNESS} i ON i.illness_key = d.illness_key "
             "GROUP BY s.study_accession_code, i.illness_label"
         ):
             coverage[study]["labels"][label] = n

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from loader import illness, paths
+from loader import disease_map, illness, paths
 from loader.config import PipelineConfig
 from loader.download import Download, ExperimentFiles, open_download
 from loader.errors import LoaderError
@@ -559,6 +559,14 @@ def load_download(
             if any(r.action != "skipped" for r in results):
                 with runlog.step("match_illness_rules") as rec:
                     rec.rows_written = illness.refresh_rule_matches(warehouse)
+            first_mappings = {
+                plan.files.accession: plan.disease
+                for plan, res in zip(plans, results, strict=True)
+                if res.action != "skipped" and plan.disease
+            }
+            if first_mappings:
+                with runlog.step("record_disease_map") as rec:
+                    rec.rows_written = disease_map.record_first_mappings(warehouse, first_mappings, utcnow())
             runlog.flush(warehouse)
     except LoaderError as exc:
         runlog.finding(exc.name, "ERROR", exc.message)

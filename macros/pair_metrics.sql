@@ -49,7 +49,7 @@ study_inputs as (
         case when n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null
                 then {{ gp_fisher_z('r_' ~ cohort) }} end as z_{{ cohort }},
         case when n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null
-                then {{ fisher }} / cast(n_{{ cohort }} - 3 as {{ gp_type('float') }}) end as v_{{ cohort }},
+                then {{ fisher }} / cast(n_{{ cohort }} - 3 as {{ gp_type('double') }}) end as v_{{ cohort }},
         case when n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null
                 then n_{{ cohort }} end as n_used_{{ cohort }}{{ ',' if not loop.last }}
         {% endfor %}
@@ -285,65 +285,65 @@ final as (
         cast('META_STUDIES' as {{ gp_type('string') }}) as metrics_scope,
         cast(null as {{ gp_type('int') }}) as study_key,
         {% for m in ['ss', 'soth'] %}
-        cast(fdr.est_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_mean,
-        cast(fdr.se_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_se,
-        cast(fdr.est_{{ m }} - {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('float') }})
+        cast(fdr.est_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_mean,
+        cast(fdr.se_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_se,
+        cast(fdr.est_{{ m }} - {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
             as dz_{{ m }}_ci_low,
-        cast(fdr.est_{{ m }} + {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('float') }})
+        cast(fdr.est_{{ m }} + {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
             as dz_{{ m }}_ci_high,
-        cast(fdr.q_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_q,
-        cast(fdr.i2_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_i2,
-        cast(fdr.tau2_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_tau2,
-        cast(fdr.z_{{ m }} as {{ gp_type('float') }}) as dz_{{ m }}_z,
-        cast(fdr.p_{{ m }} as {{ gp_type('float') }}) as p_{{ m }},
+        cast(fdr.q_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_q,
+        cast(fdr.i2_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_i2,
+        cast(fdr.tau2_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_tau2,
+        cast(fdr.z_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_z,
+        cast(fdr.p_{{ m }} as {{ gp_type('double') }}) as p_{{ m }},
         cast(case
             when fdr.kappa_n_{{ m }} > 0 and fdr.kappa_nk_{{ m }} / fdr.kappa_n_{{ m }} < 0 then 0.0
             when fdr.kappa_n_{{ m }} > 0 and fdr.kappa_nk_{{ m }} / fdr.kappa_n_{{ m }} > 1 then 1.0
             when fdr.kappa_n_{{ m }} > 0 then fdr.kappa_nk_{{ m }} / fdr.kappa_n_{{ m }}
-        end as {{ gp_type('float') }}) as kappa_{{ m }},
-        cast(abs(fdr.est_{{ m }}) as {{ gp_type('float') }}) as abs_dz_{{ m }},
+        end as {{ gp_type('double') }}) as kappa_{{ m }},
+        cast(abs(fdr.est_{{ m }}) as {{ gp_type('double') }}) as abs_dz_{{ m }},
         cast(fdr.k_{{ m }} as {{ gp_type('int') }}) as n_studies_{{ m }},
         {% endfor %}
         {% for cohort in ['control', 'sepsis', 'shock'] %}
-        cast({{ gp_tanh('fdr.est_' ~ cohort) }} as {{ gp_type('float') }}) as r_{{ cohort }},
-        cast(fdr.se_{{ cohort }} as {{ gp_type('float') }}) as se_r_{{ cohort }},
-        cast(fdr.i2_{{ cohort }} as {{ gp_type('float') }}) as i2_{{ cohort }},
-        cast(fdr.z_{{ cohort }} as {{ gp_type('float') }}) as z_stat_{{ cohort }},
-        cast(fdr.p_{{ cohort }} as {{ gp_type('float') }}) as p_value_{{ cohort }},
+        cast({{ gp_tanh('fdr.est_' ~ cohort) }} as {{ gp_type('double') }}) as r_{{ cohort }},
+        cast(fdr.se_{{ cohort }} as {{ gp_type('double') }}) as se_r_{{ cohort }},
+        cast(fdr.i2_{{ cohort }} as {{ gp_type('double') }}) as i2_{{ cohort }},
+        cast(fdr.z_{{ cohort }} as {{ gp_type('double') }}) as z_stat_{{ cohort }},
+        cast(fdr.p_{{ cohort }} as {{ gp_type('double') }}) as p_value_{{ cohort }},
         cast(fdr.n_samples_{{ cohort }} as {{ gp_type('bigint') }}) as n_samples_{{ cohort }},
         {% endfor %}
         {% for pair in [('shock', 'sepsis'), ('shock', 'control'), ('sepsis', 'control')] %}
         {%- set name = pair[0] ~ '_' ~ pair[1] %}
-        cast({{ gp_tanh('fdr.est_' ~ pair[0]) }} - {{ gp_tanh('fdr.est_' ~ pair[1]) }} as {{ gp_type('float') }})
+        cast({{ gp_tanh('fdr.est_' ~ pair[0]) }} - {{ gp_tanh('fdr.est_' ~ pair[1]) }} as {{ gp_type('double') }})
             as delta_r_{{ name }},
         cast((fdr.est_{{ pair[0] }} - fdr.est_{{ pair[1] }})
             / sqrt(fdr.se_{{ pair[0] }} * fdr.se_{{ pair[0] }} + fdr.se_{{ pair[1] }} * fdr.se_{{ pair[1] }})
-            as {{ gp_type('float') }}) as z_diff_{{ name }},
-        cast(fdr.erfc_x_diff_{{ name }} as {{ gp_type('float') }}) as p_diff_{{ name }},
+            as {{ gp_type('double') }}) as z_diff_{{ name }},
+        cast(fdr.erfc_x_diff_{{ name }} as {{ gp_type('double') }}) as p_diff_{{ name }},
         {% endfor %}
-        cast(fdr.combined_z_score as {{ gp_type('float') }}) as combined_z_score,
-        cast(fdr.combined_p_value as {{ gp_type('float') }}) as combined_p_value,
-        cast(fdr.ng_soth / fdr.n_weight_soth as {{ gp_type('float') }}) as combined_effect_size,
+        cast(fdr.combined_z_score as {{ gp_type('double') }}) as combined_z_score,
+        cast(fdr.combined_p_value as {{ gp_type('double') }}) as combined_p_value,
+        cast(fdr.ng_soth / fdr.n_weight_soth as {{ gp_type('double') }}) as combined_effect_size,
         {% for m in ['ss', 'soth', 'combined'] %}
-        cast(case when fdr.bh_{{ m }} > 1.0 then 1.0 else fdr.bh_{{ m }} end as {{ gp_type('float') }}) as q_{{ m }},
+        cast(case when fdr.bh_{{ m }} > 1.0 then 1.0 else fdr.bh_{{ m }} end as {{ gp_type('double') }}) as q_{{ m }},
         {% endfor %}
         {% for m in ['ss', 'soth', 'combined'] %}
         cast(-{{ gp_log10('case when fdr.bh_' ~ m ~ ' > 1.0 then 1.0 when fdr.bh_' ~ m ~ ' < 1e-300 then 1e-300 else fdr.bh_' ~ m ~ ' end') }}
-            as {{ gp_type('float') }}) as neglog_q_{{ m }},
+            as {{ gp_type('double') }}) as neglog_q_{{ m }},
         {% endfor %}
-        cast(fdr.power_value as {{ gp_type('float') }}) as power_score,
-        cast(case when fdr.k_soth > 0 then cast(fdr.n_same_sign_soth as {{ gp_type('float') }}) / fdr.k_soth end as {{ gp_type('float') }})
+        cast(fdr.power_value as {{ gp_type('double') }}) as power_score,
+        cast(case when fdr.k_soth > 0 then cast(fdr.n_same_sign_soth as {{ gp_type('double') }}) / fdr.k_soth end as {{ gp_type('double') }})
             as direction_consistency,
-        cast(1.0 - fdr.i2_soth / 100.0 as {{ gp_type('float') }}) as magnitude_consistency,
+        cast(1.0 - fdr.i2_soth / 100.0 as {{ gp_type('double') }}) as magnitude_consistency,
         cast(
-            case when fdr.k_soth > 0 then (cast(fdr.n_same_sign_soth as {{ gp_type('float') }}) / fdr.k_soth + 1.0 - fdr.i2_soth / 100.0) / 2.0 end
-            as {{ gp_type('float') }}
+            case when fdr.k_soth > 0 then (cast(fdr.n_same_sign_soth as {{ gp_type('double') }}) / fdr.k_soth + 1.0 - fdr.i2_soth / 100.0) / 2.0 end
+            as {{ gp_type('double') }}
         ) as consistency_score,
         cast(fdr.total_samples as {{ gp_type('bigint') }}) as total_samples,
-        cast(null as {{ gp_type('float') }}) as unsupervised_score,
-        cast(null as {{ gp_type('float') }}) as metrics_score,
-        cast(null as {{ gp_type('float') }}) as rank_score,
-        cast(null as {{ gp_type('float') }}) as new_rank_score,
+        cast(null as {{ gp_type('double') }}) as unsupervised_score,
+        cast(null as {{ gp_type('double') }}) as metrics_score,
+        cast(null as {{ gp_type('double') }}) as rank_score,
+        cast(null as {{ gp_type('double') }}) as new_rank_score,
         cast(null as {{ gp_type('long_string') }}) as agent_result_json,
         cast(fdr.included_study_count as {{ gp_type('int') }}) as included_study_count,
         cast(current_run.feature_run_id as {{ gp_type('string') }}) as feature_run_id,

@@ -21,7 +21,7 @@
 
 {#- true division: numerator cast to float, zero denominator gives null -#}
 {% macro gp_div(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ gp_type('float') }}) / nullif({{ denominator }}, 0))
+    (cast({{ numerator }} as {{ gp_type('double') }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
 {% macro gp_stddev_samp(x) -%}

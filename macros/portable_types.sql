@@ -1,24 +1,9 @@
-{#- Column types for contracts and casts, one name per logical type and engine.
-    The yml contracts spell the same names (numeric types are portable as written;
-    text and timestamps switch on target.type there, as macros are not available in yml). -#}
+{#- Column types for contracts and casts, one name per logical type and engine, read from
+    the one registry: the `gp_column_types` var of dbt_project.yml (the loader's DDL reads
+    the same entries). Engines without an entry of their own use postgres's. -#}
 {% macro gp_type(kind) -%}
-    {{ return(adapter.dispatch('gp_type', 'genepair')(kind)) }}
-{%- endmacro %}
-
-{% macro default__gp_type(kind) -%}
-    {%- set types = {
-        'int': 'int', 'bigint': 'bigint', 'float': 'double precision', 'flag': 'smallint',
-        'string': 'varchar(1000)', 'long_string': 'text', 'timestamp': 'timestamp'
-    } -%}
-    {{- types[kind] -}}
-{%- endmacro %}
-
-{% macro sqlserver__gp_type(kind) -%}
-    {%- set types = {
-        'int': 'int', 'bigint': 'bigint', 'float': 'double precision', 'flag': 'smallint',
-        'string': 'nvarchar(1000)', 'long_string': 'nvarchar(max)', 'timestamp': 'datetime2'
-    } -%}
-    {{- types[kind] -}}
+    {%- set types = var('gp_column_types')[kind] -%}
+    {{- types.get(target.type, types['postgres']) -}}
 {%- endmacro %}
 
 {#- cast(x as <logical type>) -#}

@@ -2,8 +2,8 @@
       DuckDB      SET VARIABLE q = 0.01;            (getvariable)
       PostgreSQL  SET genepair.q = '0.01';          (current_setting, missing_ok)
       SQL Server  EXEC sp_set_session_context N'q', 0.01;   (SESSION_CONTEXT)
-    kind: 'float' or 'string'. -#}
-{% macro gp_session_param(name, default, kind='float') -%}
+    kind: 'double' or 'string'. -#}
+{% macro gp_session_param(name, default, kind='double') -%}
     {{ return(adapter.dispatch('gp_session_param', 'genepair')(name, default, kind)) }}
 {%- endmacro %}
 

@@ -17,7 +17,7 @@ CREATE TABLE staging.expression_values (
     batch_key BIGINT NOT NULL,
     gene_idx INT NOT NULL,
     sample_idx INT NOT NULL,
-    expression_value FLOAT(53) NOT NULL,
+    expression_value DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (batch_key, gene_idx, sample_idx)
 );
 
@@ -50,7 +50,7 @@ CREATE TABLE staging.batch_registry (
     inputs_hash CHAR(64) NOT NULL,
     download_path NVARCHAR(MAX),
     status VARCHAR(64) NOT NULL,
-    is_current BIT NOT NULL,
+    is_current SMALLINT NOT NULL,
     n_genes BIGINT NOT NULL,
     n_samples INT NOT NULL,
     n_rows BIGINT NOT NULL,
@@ -61,12 +61,12 @@ CREATE TABLE staging.batch_registry (
     configured_units VARCHAR(64),
     disease_label VARCHAR(64),
     excluded_samples NVARCHAR(MAX),
-    min_value FLOAT(53),
-    max_value FLOAT(53),
-    zero_fraction FLOAT(53),
-    integer_fraction FLOAT(53),
-    library_size_min FLOAT(53),
-    library_size_max FLOAT(53),
+    min_value DOUBLE PRECISION,
+    max_value DOUBLE PRECISION,
+    zero_fraction DOUBLE PRECISION,
+    integer_fraction DOUBLE PRECISION,
+    library_size_min DOUBLE PRECISION,
+    library_size_max DOUBLE PRECISION,
     run_id VARCHAR(64) NOT NULL,
     loaded_at DATETIME2 NOT NULL,
     superseded_at DATETIME2,
@@ -116,7 +116,7 @@ CREATE TABLE staging.refinebio_samples (
     batch_id VARCHAR(64) NOT NULL,
     study_accession_code VARCHAR(100) NOT NULL,
     refinebio_accession_code VARCHAR(100) NOT NULL,
-    excluded_by_config BIT NOT NULL,
+    excluded_by_config SMALLINT NOT NULL,
     refinebio_title NVARCHAR(MAX),
     refinebio_platform NVARCHAR(MAX),
     refinebio_organism NVARCHAR(MAX),
@@ -180,6 +180,17 @@ CREATE TABLE staging.illness_rules_applied (
     PRIMARY KEY (rule_id)
 );
 
+IF OBJECT_ID(N'staging.study_disease_changes', N'U') IS NULL
+CREATE TABLE staging.study_disease_changes (
+    change_id BIGINT NOT NULL,
+    study_accession_code VARCHAR(100) NOT NULL,
+    disease_label VARCHAR(64) NOT NULL,
+    actor NVARCHAR(400) NOT NULL,
+    writer VARCHAR(64) NOT NULL,
+    changed_at DATETIME2 NOT NULL,
+    PRIMARY KEY (change_id)
+);
+
 IF OBJECT_ID(N'analytics.pair_study_components', N'U') IS NULL
 CREATE TABLE analytics.pair_study_components (
     feature_run_id VARCHAR(64) NOT NULL,
@@ -188,19 +199,19 @@ CREATE TABLE analytics.pair_study_components (
     technology VARCHAR(64) NOT NULL,
     genea_key INT NOT NULL,
     geneb_key INT NOT NULL,
-    r_control FLOAT(53),
+    r_control DOUBLE PRECISION,
     n_control INT,
-    r_sepsis FLOAT(53),
+    r_sepsis DOUBLE PRECISION,
     n_sepsis INT,
-    r_shock FLOAT(53),
+    r_shock DOUBLE PRECISION,
     n_shock INT,
-    g_ss FLOAT(53),
-    var_g_ss FLOAT(53),
-    kappa_ss FLOAT(53),
+    g_ss DOUBLE PRECISION,
+    var_g_ss DOUBLE PRECISION,
+    kappa_ss DOUBLE PRECISION,
     n_ss INT,
-    g_soth FLOAT(53),
-    var_g_soth FLOAT(53),
-    kappa_soth FLOAT(53),
+    g_soth DOUBLE PRECISION,
+    var_g_soth DOUBLE PRECISION,
+    kappa_soth DOUBLE PRECISION,
     n_soth INT,
     n_labelled INT,
     PRIMARY KEY (feature_run_id, study_key, genea_key, geneb_key)
@@ -210,7 +221,7 @@ IF OBJECT_ID(N'analytics.feature_runs', N'U') IS NULL
 CREATE TABLE analytics.feature_runs (
     feature_run_id VARCHAR(64) NOT NULL,
     status VARCHAR(64) NOT NULL,
-    is_current BIT NOT NULL,
+    is_current SMALLINT NOT NULL,
     n_studies INT NOT NULL,
     n_pairs BIGINT NOT NULL,
     n_rows BIGINT NOT NULL,

@@ -25,7 +25,6 @@ begin
             declare @study_key int = null;
             declare @disease_key int = null;
             declare @current_key int = null;
-            declare @n_active int = null;
             declare @now datetime2 = sysutcdatetime();
             set @actor = coalesce(@actor, suser_sname());
             set @disease_label = upper(@disease_label);
@@ -47,51 +46,33 @@ begin
             end;
             set @gp_study_key = @study_key;
             begin transaction;
-            -- serialise changes to one study's mapping
-            select @n_active = count(*), @current_key = max(disease_key)
-            from dim.study_disease_map with (updlock, holdlock)
+            -- the lock every writer of the change table takes (loader.disease_map.LOCK)
+            exec sp_getapplock
+                @Resource = N'genepair:disease_map', @LockMode = 'Exclusive', @LockOwner = 'Transaction',
+                @LockTimeout = 600000;
+            select @current_key = disease_key
+            from dim.study_disease_map
             where study_key = @study_key and is_active = 1;
-            if @n_active = 1 and @current_key = @disease_key
+            if @current_key = @disease_key
             begin
                 commit transaction;
                 set @gp_rows = 0;
             end
             else
             begin
-            -- gp:statement close_active_mapping
-            update dim.study_disease_map
-            set
-                is_active = 0,
-                effective_to = @now,
-                updated_by = @actor,
-                updated_at = @now
-            where study_key = @study_key and is_active = 1;
-            -- gp:end
-            -- gp:statement insert_mapping
-            insert into dim.study_disease_map (
-                study_disease_map_key, study_key, disease_key, is_active, effective_from, effective_to,
-                created_by, created_at, updated_by, updated_at
+            -- gp:statement append_change
+            insert into staging.study_disease_changes (
+                change_id, study_accession_code, disease_label, actor, writer, changed_at
             )
             select
-                coalesce(max(study_disease_map_key), 0) + 1 as study_disease_map_key,
-                @study_key as study_key,
-                @disease_key as disease_key,
-                1 as is_active,
-                @now as effective_from,
-                null as effective_to,
-                @actor as created_by,
-                @now as created_at,
-                null as updated_by,
-                null as updated_at
-            from dim.study_disease_map;
+                coalesce(max(change_id), 0) + 1 as change_id,
+                @study_accession_code as study_accession_code,
+                @disease_label as disease_label,
+                @actor as actor,
+                'procedure' as writer,
+                @now as changed_at
+            from staging.study_disease_changes;
             -- gp:end
-                select @n_active = count(*) from dim.study_disease_map where study_key = @study_key and is_active = 1;
-                if @n_active <> 1
-                begin
-                    set @gp_message = N'AGG_MULTI_DISEASE_MAP: study ' + @study_accession_code + N' would have '
-                        + cast(@n_active as nvarchar(10)) + N' active mappings';
-                    throw 54002, @gp_message, 1;
-                end;
                 commit transaction;
                 set @gp_rows = 1;
             end;

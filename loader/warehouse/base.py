@@ -120,5 +120,5 @@ def arrow_type(kind: str) -> pa.DataType:
         "int": pa.int32(),
         "double": pa.float64(),
         "flag": pa.int16(),
-        "ts": pa.timestamp("us"),
+        "timestamp": pa.timestamp("us"),
     }.get(kind, pa.string())

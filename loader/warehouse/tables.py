@@ -8,44 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TYPES: dict[str, dict[str, str]] = {
-    "duckdb": {
-        "id": "VARCHAR",
-        "code": "VARCHAR",
-        "name": "VARCHAR",
-        "text": "VARCHAR",
-        "hash": "VARCHAR",
-        "bigint": "BIGINT",
-        "int": "INTEGER",
-        "double": "DOUBLE",
-        "flag": "SMALLINT",
-        "ts": "TIMESTAMP",
-    },
-    "postgres": {
-        "id": "VARCHAR(100)",
-        "code": "VARCHAR(64)",
-        "name": "VARCHAR(400)",
-        "text": "TEXT",
-        "hash": "CHAR(64)",
-        "bigint": "BIGINT",
-        "int": "INTEGER",
-        "double": "DOUBLE PRECISION",
-        "flag": "SMALLINT",
-        "ts": "TIMESTAMP",
-    },
-    "sqlserver": {
-        "id": "VARCHAR(100)",
-        "code": "VARCHAR(64)",
-        "name": "NVARCHAR(400)",
-        "text": "NVARCHAR(MAX)",
-        "hash": "CHAR(64)",
-        "bigint": "BIGINT",
-        "int": "INT",
-        "double": "FLOAT(53)",
-        "flag": "BIT",
-        "ts": "DATETIME2",
-    },
-}
+import yaml
+
+from loader import paths
+
+
+def _column_types() -> dict[str, dict[str, str]]:
+    """{dialect: {logical kind: SQL type}} from the one registry, the ``gp_column_types``
+    var of dbt_project.yml (the dbt macro ``gp_type`` reads the same entries)."""
+    project = yaml.safe_load(paths.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    registry: dict[str, dict[str, str]] = project["vars"]["gp_column_types"]
+    dialects = {d for per_engine in registry.values() for d in per_engine}
+    return {d: {kind: per_engine[d].upper() for kind, per_engine in registry.items()} for d in sorted(dialects)}
+
+
+TYPES: dict[str, dict[str, str]] = _column_types()
 
 
 @dataclass(frozen=True)
@@ -108,6 +85,7 @@ BATCH_SAMPLES = Table(
 
 # staging.expression_rows keeps the documented row shape (SPEC §5) as a view over the
 # narrow physical tables; nothing is stored twice.
+EXPRESSION_ROWS = "staging.expression_rows"
 EXPRESSION_ROWS_VIEW = """CREATE {or_replace} VIEW staging.expression_rows AS
 SELECT
     reg.study_accession_code,
@@ -135,7 +113,7 @@ BATCH_REGISTRY = Table(
         "configured_units code, disease_label code, excluded_samples text, "
         "min_value double, max_value double, zero_fraction double, integer_fraction double, "
         "library_size_min double, library_size_max double, "
-        "run_id code notnull, loaded_at ts notnull, superseded_at ts, superseded_by code"
+        "run_id code notnull, loaded_at timestamp notnull, superseded_at timestamp, superseded_by code"
     ),
     primary_key=("batch_id",),
     description="One row per loaded matrix file; is_current marks the batch facts come from.",
@@ -212,10 +190,24 @@ RULES_APPLIED = Table(
     "illness_rules_applied",
     _cols(
         "rule_id code notnull, source_field name notnull, pattern text notnull, "
-        "rules_fingerprint hash notnull, applied_at ts notnull"
+        "rules_fingerprint hash notnull, applied_at timestamp notnull"
     ),
     primary_key=("rule_id",),
     description="The rule set the last matching run used (a dbt test compares it to the seed).",
+)
+
+DISEASE_CHANGES = Table(
+    "staging",
+    "study_disease_changes",
+    _cols(
+        "change_id bigint notnull, study_accession_code id notnull, disease_label code notnull, "
+        "actor name notnull, writer code notnull, changed_at timestamp notnull"
+    ),
+    primary_key=("change_id",),
+    description=(
+        "Append-only study -> disease assignments (SPEC §6.8): the first from pipeline.yaml at load, then "
+        "`genepair disease set` and the stored procedure; dbt derives the study_disease_map view from it."
+    ),
 )
 
 COMPONENT_COLUMNS = (
@@ -240,7 +232,8 @@ FEATURE_RUNS = Table(
     "feature_runs",
     _cols(
         "feature_run_id code notnull, status code notnull, is_current flag notnull, n_studies int notnull, "
-        "n_pairs bigint notnull, n_rows bigint notnull, parameters_json text, started_at ts notnull, ended_at ts"
+        "n_pairs bigint notnull, n_rows bigint notnull, parameters_json text, "
+        "started_at timestamp notnull, ended_at timestamp"
     ),
     primary_key=("feature_run_id",),
     description="Scoring runs; feature_run_id is deterministic (same inputs -> same id and numbers).",
@@ -251,7 +244,7 @@ PROCESS_LOG = Table(
     "meta_etl_process_log",
     _cols(
         "run_id code notnull, batch_id code, study_accession_code id, step name notnull, "
-        "status code notnull, attempt int notnull, started_at ts notnull, ended_at ts, "
+        "status code notnull, attempt int notnull, started_at timestamp notnull, ended_at timestamp, "
         "rows_read bigint, rows_written bigint, error_code int, error_message text, "
         "context_json text"
     ),
@@ -263,7 +256,7 @@ VALIDATION_LOG = Table(
     "meta_data_validation_log",
     _cols(
         "run_id code, batch_id code, study_key int, validation_code name notnull, "
-        "severity code notnull, details text, created_at ts notnull"
+        "severity code notnull, details text, created_at timestamp notnull"
     ),
     description="Validation findings: rejected input, QC flags, override conflicts, aggregator refusals.",
 )
@@ -280,6 +273,7 @@ TABLES: tuple[Table, ...] = (
     CONFIG_OVERRIDES,
     RULE_MATCHES,
     RULES_APPLIED,
+    DISEASE_CHANGES,
     PAIR_COMPONENTS,
     FEATURE_RUNS,
     PROCESS_LOG,

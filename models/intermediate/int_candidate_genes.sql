@@ -25,7 +25,7 @@ ranked as (
     select
         dim_gene.gene_key,
         count(distinct gene_stats.study_key) as n_studies,
-        cast(null as {{ gp_type('float') }}) as dispersion_score,
+        cast(null as {{ gp_type('double') }}) as dispersion_score,
         row_number() over (order by dim_gene.gene_key) as candidate_rank
     from gene_list
     inner join dim_gene

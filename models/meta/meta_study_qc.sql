@@ -42,8 +42,8 @@ final as (
         cast(dim_study.study_key as {{ gp_type('int') }}) as study_key,
         cast(batches.study_accession_code as {{ gp_type('string') }}) as study_accession_code,
         cast(batches.batch_id as {{ gp_type('string') }}) as batch_id,
-        cast(downloads.ks_statistic as {{ gp_type('float') }}) as ks_statistic,
-        cast(downloads.ks_pvalue as {{ gp_type('float') }}) as ks_pvalue,
+        cast(downloads.ks_statistic as {{ gp_type('double') }}) as ks_statistic,
+        cast(downloads.ks_pvalue as {{ gp_type('double') }}) as ks_pvalue,
         cast(downloads.ks_warning as {{ gp_type('long_string') }}) as ks_warning,
         cast(downloads.quantile_normalized as {{ gp_type('flag') }}) as quantile_normalized,
         cast(downloads.quant_sf_only as {{ gp_type('flag') }}) as quant_sf_only,
@@ -52,14 +52,14 @@ final as (
         cast(batches.n_genes as {{ gp_type('bigint') }}) as n_genes,
         cast(batches.n_samples as {{ gp_type('int') }}) as n_samples,
         cast(batches.n_rows as {{ gp_type('bigint') }}) as n_rows,
-        cast(100.0 * batches.zero_fraction as {{ gp_type('float') }}) as pct_zeros,
-        cast(batches.library_size_min as {{ gp_type('float') }}) as library_size_min,
-        cast(batches.library_size_max as {{ gp_type('float') }}) as library_size_max,
-        cast(batches.min_value as {{ gp_type('float') }}) as value_min,
-        cast(batches.max_value as {{ gp_type('float') }}) as value_max,
+        cast(100.0 * batches.zero_fraction as {{ gp_type('double') }}) as pct_zeros,
+        cast(batches.library_size_min as {{ gp_type('double') }}) as library_size_min,
+        cast(batches.library_size_max as {{ gp_type('double') }}) as library_size_max,
+        cast(batches.min_value as {{ gp_type('double') }}) as value_min,
+        cast(batches.max_value as {{ gp_type('double') }}) as value_max,
         cast(
             {{ gp_div('coverage.n_samples - coverage.n_unknown', 'coverage.n_samples') }}
-            as {{ gp_type('float') }}
+            as {{ gp_type('double') }}
         ) as illness_coverage,
         cast(coalesce(outlier_totals.n_outlier_values, 0) as {{ gp_type('bigint') }}) as n_outlier_values,
         cast(coalesce(outlier_totals.n_outlier_genes, 0) as {{ gp_type('bigint') }}) as n_outlier_genes,

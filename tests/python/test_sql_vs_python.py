@@ -127,8 +127,8 @@ def test_dbt_python_model_equals_the_scoring_step(scored, tmp_path):
 
 def test_unmapped_study_is_refused_with_54001(scored):
     scored.cli("disease", "set", "GSE800001", "SEPSIS", check=True)  # unchanged mapping
-    con_sql = "delete from dim.study_disease_map where study_key = (select study_key from dim.dim_study " \
-              "where study_accession_code = 'SRP800004')"  # fmt: skip
+    # the map's one writer path is the change table: a study without changes is unmapped
+    con_sql = "delete from staging.study_disease_changes where study_accession_code = 'SRP800004'"
     import duckdb
 
     con = duckdb.connect(str(scored.db))

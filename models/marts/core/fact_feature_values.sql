@@ -16,7 +16,7 @@ long_features as (
         study_key,
         batch_id,
         'n_values' as feature_name,
-        cast(n_values as {{ gp_type('float') }}) as feature_value
+        cast(n_values as {{ gp_type('double') }}) as feature_value
     from pending
     union all
     select
@@ -66,7 +66,7 @@ final as (
         cast(gene_key as {{ gp_type('bigint') }}) as entity_id_1,
         cast(null as {{ gp_type('bigint') }}) as entity_id_2,
         cast(feature_name as {{ gp_type('string') }}) as feature_name,
-        cast(feature_value as {{ gp_type('float') }}) as feature_value,
+        cast(feature_value as {{ gp_type('double') }}) as feature_value,
         cast(study_key as {{ gp_type('int') }}) as study_key,
         cast(batch_id as {{ gp_type('string') }}) as batch_id,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date

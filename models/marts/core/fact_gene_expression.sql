@@ -96,8 +96,8 @@ final as (
         cast(pending_batches.study_key as {{ gp_type('int') }}) as study_key,
         cast(expression.batch_id as {{ gp_type('string') }}) as batch_id,
         cast(expression.batch_loaded_at as {{ gp_type('timestamp') }}) as batch_loaded_at,
-        cast(expression.expression_value_raw as {{ gp_type('float') }}) as expression_value_raw,
-        cast(expression.expression_value as {{ gp_type('float') }}) as expression_value,
+        cast(expression.expression_value_raw as {{ gp_type('double') }}) as expression_value_raw,
+        cast(expression.expression_value as {{ gp_type('double') }}) as expression_value,
         cast(null as {{ gp_type('flag') }}) as is_significant,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
     from expression

@@ -1,17 +1,11 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    full_refresh=false,
-    on_schema_change='fail'
-) }}
-{#- Study -> disease map (SPEC §6.8), the analyst-editable source of truth. dbt only
-    appends a first mapping for a study that has none (from pipeline.yaml `disease` /
-    `default_disease`, recorded on the batch); changes go through
-    `genepair disease set` or dim.sp_upsert_study_disease_map, which close the active row
-    and insert a new one (history kept). -#}
-with batches as (
-    select * from {{ ref('stg_refinebio__batches') }}
-    where is_current = 1 and disease_label is not null
+{{ config(materialized='view') }}
+{#- Study -> disease map (SPEC §6.8), derived from the append-only change table the loader
+    side owns (staging.study_disease_changes: the first mapping from pipeline.yaml at load,
+    then `genepair disease set` / dim.sp_upsert_study_disease_map). One row per change:
+    the latest change of a study is its active mapping, each earlier one is closed when the
+    next was made. A view, so a change shows at once and no rebuild can lose history. -#}
+with changes as (
+    select * from {{ ref('stg_curation__study_disease_changes') }}
 ),
 
 dim_study as (
@@ -22,46 +16,46 @@ dim_disease as (
     select * from {{ ref('dim_disease') }}
 ),
 
-candidates as (
+resolved as (
     select
+        changes.change_id,
+        changes.actor,
+        changes.changed_at,
         dim_study.study_key,
         dim_disease.disease_key
-    from batches
+    from changes
     inner join dim_study
-        on batches.study_accession_code = dim_study.study_accession_code
+        on changes.study_accession_code = dim_study.study_accession_code
     inner join dim_disease
-        on batches.disease_label = dim_disease.disease_label
+        on changes.disease_label = dim_disease.disease_label
 ),
 
-{% if is_incremental() %}
-mapped_studies as (
-    select distinct study_key from {{ this }}
-),
-{% endif %}
-
-pending as (
-    select candidates.*
-    from candidates
-    {% if is_incremental() %}
-    left join mapped_studies
-        on candidates.study_key = mapped_studies.study_key
-    where mapped_studies.study_key is null
-    {% endif %}
+sequenced as (
+    select
+        resolved.*,
+        row_number() over (order by resolved.change_id) as map_key,
+        lead(resolved.changed_at) over (
+            partition by resolved.study_key order by resolved.change_id
+        ) as next_changed_at,
+        lead(resolved.actor) over (
+            partition by resolved.study_key order by resolved.change_id
+        ) as next_actor
+    from resolved
 ),
 
 final as (
     select
-        cast({{ gp_new_keys('study_disease_map_key', 'study_key') }} as {{ gp_type('int') }}) as study_disease_map_key,
+        cast(map_key as {{ gp_type('int') }}) as study_disease_map_key,
         cast(study_key as {{ gp_type('int') }}) as study_key,
         cast(disease_key as {{ gp_type('int') }}) as disease_key,
-        cast(1 as {{ gp_type('flag') }}) as is_active,
-        cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as effective_from,
-        cast(null as {{ gp_type('timestamp') }}) as effective_to,
-        cast('pipeline.yaml' as {{ gp_type('string') }}) as created_by,
-        cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as created_at,
-        cast(null as {{ gp_type('string') }}) as updated_by,
-        cast(null as {{ gp_type('timestamp') }}) as updated_at
-    from pending
+        cast(case when next_changed_at is null then 1 else 0 end as {{ gp_type('flag') }}) as is_active,
+        cast(changed_at as {{ gp_type('timestamp') }}) as effective_from,
+        cast(next_changed_at as {{ gp_type('timestamp') }}) as effective_to,
+        cast(actor as {{ gp_type('string') }}) as created_by,
+        cast(changed_at as {{ gp_type('timestamp') }}) as created_at,
+        cast(next_actor as {{ gp_type('string') }}) as updated_by,
+        cast(next_changed_at as {{ gp_type('timestamp') }}) as updated_at
+    from sequenced
 )
 
 select * from final

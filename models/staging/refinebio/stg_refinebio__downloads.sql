@@ -16,8 +16,8 @@ final as (
         current_batches.study_accession_code,
         downloads.aggregate_by,
         downloads.scale_by,
-        cast(downloads.ks_statistic as {{ gp_type('float') }}) as ks_statistic,
-        cast(downloads.ks_pvalue as {{ gp_type('float') }}) as ks_pvalue,
+        cast(downloads.ks_statistic as {{ gp_type('double') }}) as ks_statistic,
+        cast(downloads.ks_pvalue as {{ gp_type('double') }}) as ks_pvalue,
         downloads.ks_warning,
         case
             when downloads.quantile_normalized = 'true' then 1

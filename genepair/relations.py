@@ -1,0 +1,36 @@
+"""The dbt relations the application reads, named once (schema.model).
+
+The loader's own tables (staging.*, the meta logs, the scoring tables) are defined in
+``loader.warehouse.tables``; these are the models dbt builds. Each reader is declared as
+a dbt exposure (models/exposures.yml), so ``dbt ls -s +exposure:...`` shows what it
+depends on and a renamed model fails the build instead of a command at run time.
+"""
+
+from __future__ import annotations
+
+DIM_STUDY = "dim.dim_study"
+DIM_SAMPLE = "dim.dim_sample"
+DIM_GENE = "dim.dim_gene"
+DIM_GENE_PAIR = "dim.dim_gene_pair"
+DIM_ILLNESS = "dim.dim_illness"
+DIM_DISEASE = "dim.dim_disease"
+STUDY_DISEASE_MAP = "dim.study_disease_map"
+FACT_GENE_EXPRESSION = "fact.fact_gene_expression"
+FACT_GENE_PAIR_METRICS = "fact.fact_gene_pair_metrics"
+EXPORT_CONTRACT = "analytics.vw_export_contract"
+CANDIDATE_PAIRS = "analytics.tbl_gene_pairs_materialized"
+
+# every relation above, for the test that checks each one is a model of the dbt project
+ALL = (
+    DIM_STUDY,
+    DIM_SAMPLE,
+    DIM_GENE,
+    DIM_GENE_PAIR,
+    DIM_ILLNESS,
+    DIM_DISEASE,
+    STUDY_DISEASE_MAP,
+    FACT_GENE_EXPRESSION,
+    FACT_GENE_PAIR_METRICS,
+    EXPORT_CONTRACT,
+    CANDIDATE_PAIRS,
+)
