@@ -1,5 +1,5 @@
 """Pool per-study pair components across studies: the Python twin of the SQL aggregator
-(models/marts/analytics/fact_gene_pair_metrics.sql). Pure numpy; a test proves both give
+(models/marts/fact/fact_gene_pair_metrics.sql). Pure numpy; a test proves both give
 the same numbers to 1e-9."""
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
-{{ config(materialized='table', schema='fact') }}
+{{ config(materialized='table') }}
 {#- SQL aggregator (SPEC §7): pools the per-study components of the current scoring run
     across studies, one META_STUDIES row per (pair, disease, technology).
     DerSimonian-Laird for dz_ss / dz_soth (Hedges' g) and for each cohort correlation on
     the Fisher-z scale; deltas between cohorts; weighted Stouffer; Benjamini-Hochberg
     q-values by window functions within (disease, technology, feature run); power and
     consistency. Studies need exactly one active disease mapping (genepair score refuses
-    54001/54002 before this runs; assert_scored_studies_have_one_disease_map checks it). -#}
+    54001/54002 before this runs; the test assert_one_active_disease_map checks the map). -#}
 -- Generated per metric by Jinja loops: sqlfluff's layout rules cannot follow the
 -- rendered whitespace of the loops, so they are off for this file (logic rules stay on).
 -- noqa: disable=LT01,LT02,LT05,LT08,LT09,LT12
 with components as (
-    select * from {{ source('scoring', 'pair_study_components') }}
+    select * from {{ ref('stg_scoring__pair_study_components') }}
 ),
 
 feature_runs as (
-    select * from {{ source('scoring', 'feature_runs') }}
+    select * from {{ ref('stg_scoring__feature_runs') }}
 ),
 
 disease_map as (

@@ -1,6 +1,5 @@
 {{ config(
     materialized='incremental',
-    schema='fact',
     unique_key='study_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail'

@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 {#- Study -> disease map (SPEC §6.8), derived from the append-only change table the loader
-    side owns (staging.study_disease_changes: the first mapping from pipeline.yaml at load,
+    side owns (staging.study_disease_changes: the first mapping from the config at load,
     then `genepair disease set` / dim.sp_upsert_study_disease_map). One row per change:
     the latest change of a study is its active mapping, each earlier one is closed when the
     next was made. A view, so a change shows at once and no rebuild can lose history. -#}
