@@ -1,67 +1,13 @@
-"""Shared helpers: isolated DuckDB warehouses, the CLI as a subprocess, real downloads."""
+"""pytest hooks and fixtures; the helpers they use live in support/."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures"
-SHARED_REFINEBIO = ROOT.parent / "shared" / "refinebio"
-GENEPAIR = str(Path(sys.executable).parent / "genepair")
-
-
-class BackgroundLint:
-    """sqlfluff on the dbt SQL (dbt templater, ~90 s on 2 cores, mostly one process busy)
-    started when the session collects its test, so it runs beside the other tests. Its dbt
-    target, logs and warehouse live in a temporary folder: nothing it writes is shared with
-    the dbt runs of other tests."""
-
-    def __init__(self) -> None:
-        from genepair.dbt_runner import ensure_profiles
-
-        ensure_profiles()
-        self.dir = Path(tempfile.mkdtemp(prefix="genepair-lint-"))
-        self.output = self.dir / "sqlfluff.txt"
-        env = dict(
-            os.environ,
-            GENEPAIR_DUCKDB_PATH=str(self.dir / "lint.duckdb"),
-            GENEPAIR_TARGET="duckdb",
-            DBT_TARGET_PATH=str(self.dir / "target"),
-            DBT_LOG_PATH=str(self.dir / "logs"),
-        )
-        with self.output.open("w") as out:
-            self.proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "sqlfluff"),
-                    "lint",
-                    "models",
-                    "analyses",
-                    "snapshots",
-                    "tests/dbt",
-                    "--processes",
-                    "2",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-
-    def result(self, timeout: float = 1200) -> tuple[int, str]:
-        code = self.proc.wait(timeout=timeout)
-        return code, self.output.read_text()
-
-
-BACKGROUND: dict[str, BackgroundLint] = {}
+from support import BACKGROUND, FIXTURES, BackgroundLint, Warehouse
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection: no lint for a deselected test
@@ -77,84 +23,6 @@ def pytest_unconfigure(config) -> None:
             lint.proc.kill()
             lint.proc.wait()
         shutil.rmtree(lint.dir, ignore_errors=True)
-
-
-def shared_or_skip(*parts: str) -> Path:
-    path = SHARED_REFINEBIO.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real refine.bio download {path} not present (../shared/refinebio is read, never copied)")
-    return path
-
-
-class Warehouse:
-    """A throw-away DuckDB warehouse driven through the real CLI."""
-
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root
-        self.db = root / "warehouse.duckdb"
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "GENEPAIR_DUCKDB_PATH": str(self.db),
-                "GENEPAIR_LOG_DIR": str(root / "logs"),
-                "GENEPAIR_TARGET": "duckdb",
-            }
-        )
-
-    def cli(self, *args: str, check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [GENEPAIR, *args], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"genepair {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def load(
-        self, *paths: Path | str, config: Path | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        args = ["load", *map(str, paths)]
-        if config:
-            args += ["--config", str(config)]
-        return self.cli(*args, check=check)
-
-    def build(self, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-        args = ["build"] + (["--config", str(config)] if config else [])
-        return self.cli(*args, check=True)
-
-    def query(self, sql: str) -> list[tuple]:
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
-
-    def scalar(self, sql: str):
-        return self.query(sql)[0][0]
-
-    def fingerprint(self, tables: list[str]) -> dict[str, tuple]:
-        """Row count and an order-independent checksum of every column of each table."""
-        out = {}
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            for table in tables:
-                exists = con.execute(
-                    "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?",
-                    [table],
-                ).fetchone()[0]
-                if not exists:
-                    out[table] = None
-                    continue
-                cols = [r[0] for r in con.execute(f"describe {table}").fetchall()]
-                exprs = ", ".join(
-                    f"sum(hash({c}))"
-                    for c in cols
-                    if c not in ("etl_created_date", "etl_updated_date", "loaded_at", "collected_at")
-                )
-                out[table] = con.execute(f"select count(*), {exprs} from {table}").fetchone()
-        finally:
-            con.close()
-        return out
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import conftest
-from conftest import ROOT
+import support
+from support import ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -24,7 +24,7 @@ def test_ruff_clean():
 
 def test_sqlfluff_lint_models():
     # started at collection by conftest (BackgroundLint), so it overlaps the other tests
-    lint = conftest.BACKGROUND["sqlfluff"]
+    lint = support.BACKGROUND["sqlfluff"]
     code, output = lint.result()
     assert code == 0, output[-8000:]
     assert "All Finished" in output

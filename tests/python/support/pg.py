@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GENEPAIR
+from support import GENEPAIR
 
 PG_KEYS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 

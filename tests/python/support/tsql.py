@@ -10,7 +10,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROCEDURES = ROOT / "stored_procedures"
 STATEMENT = re.compile(r"-- gp:statement (\w+)\n(.*?)\n\s*-- gp:end", re.S)
 ASSIGNMENT = re.compile(r"^(\s*)@(\w+) = (.+?)(,?)$", re.M)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from conftest import ROOT
+from support import ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
 GRID = np.unique(

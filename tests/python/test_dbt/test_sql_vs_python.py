@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import Warehouse
 from genepair.synthetic import StudySpec, demo_pairs, write_download
 from scoring.aggregate import pool_pairs
+from support import Warehouse
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DROPPED = demo_pairs()[0].gene_a  # MS4A4A, left out of GSE800001's matrix
 
 COMPONENTS = [

@@ -19,9 +19,9 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from conftest import Warehouse
 from genepair.synthetic import StudySpec, demo_pairs, write_download
-from tsql_support import PROCEDURES, ROOT, bind, procedure_files, statements, to_duckdb
+from support import Warehouse
+from support.tsql import PROCEDURES, ROOT, bind, procedure_files, statements, to_duckdb
 
 pytestmark = pytest.mark.slow
 PY = sys.executable
@@ -88,8 +88,8 @@ def test_every_model_renders_for_sqlserver_and_parses_as_tsql(rendered):
         assert "stdev(" in text.lower() and "stddev_samp" not in text.lower()
         assert "sysutcdatetime()" in text.lower()
     # the incremental branch of an incremental model differs from its first build
-    first = (rendered["first"] / "models/marts/core/dim_gene.sql").read_text()
-    later = (rendered["incremental"] / "models/marts/core/dim_gene.sql").read_text()
+    first = (rendered["first"] / "models/marts/dim/dim_gene.sql").read_text()
+    later = (rendered["incremental"] / "models/marts/dim/dim_gene.sql").read_text()
     assert first != later
 
 

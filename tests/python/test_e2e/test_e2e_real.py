@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from conftest import Warehouse, shared_or_skip
+from support import Warehouse, shared_or_skip
 
 pytestmark = pytest.mark.slow
 

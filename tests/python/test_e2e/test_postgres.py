@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import GENEPAIR, ROOT, Warehouse
 from genepair.synthetic import StudySpec, demo_pairs, write_download
-from pg_support import PgWarehouse, server_or_skip
+from support import GENEPAIR, ROOT, Warehouse
+from support.pg import PgWarehouse, server_or_skip
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from conftest import ROOT
 from genepair.cli import main
 from loader.errors import CATALOGUE, catalogue_markdown
+from support import ROOT
 
 
 def test_help_on_every_command():

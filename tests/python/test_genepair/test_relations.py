@@ -11,7 +11,7 @@ import yaml
 
 from genepair import relations
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _model_names() -> set[str]:

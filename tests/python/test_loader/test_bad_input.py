@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, Warehouse
+from support import FIXTURES, Warehouse
 
 STUDY = "SRP049820"
 TABLES = [

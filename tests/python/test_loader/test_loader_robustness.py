@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import GENEPAIR, Warehouse
 from genepair.synthetic import StudySpec, write_download
+from support import GENEPAIR, Warehouse
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from conftest import shared_or_skip
 from loader.download import parse_metadata_json
 from loader.errors import LoaderError
 from loader.metadata import SAMPLE_FIELDS, annotation_attributes, parse_metadata_tsv, sample_row
+from support import shared_or_skip
 
 
 def test_geo_characteristics_become_key_value_pairs():

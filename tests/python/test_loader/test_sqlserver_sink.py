@@ -20,7 +20,7 @@ from loader.warehouse import WarehouseError
 from loader.warehouse import tables as schema
 from loader.warehouse.sqlserver import BULK_BATCH_ROWS, SqlServerWarehouse, connection_string
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class FakeCursor:

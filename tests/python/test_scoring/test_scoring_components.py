@@ -115,7 +115,7 @@ def test_kappa_counts_compile_without_a_writable_cache():
         "count_above(x, np.array([0]), np.array([1]), 0, 1, 1, member, np.array([[0.5], [2.0]]), above1, above2)\n"
         "print(type(count_above._cache).__name__, above1.ravel().tolist(), above2.ravel().tolist())\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     # d = [1, 2, 3, 4]; group 1 = the first sample; group 2 = the others where member is 1
     assert out.stdout.split() == ["NullCache", "[1,", "0]", "[2,", "2]"]

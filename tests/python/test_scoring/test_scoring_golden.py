@@ -13,7 +13,7 @@ from scipy import stats
 
 from scoring import correlation, effects, fdr, meta, normal
 
-GOLDEN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "reference_r.json").read_text())
+GOLDEN = json.loads((Path(__file__).resolve().parents[2] / "golden" / "reference_r.json").read_text())
 RTOL, ATOL = 1e-9, 1e-12
 
 
