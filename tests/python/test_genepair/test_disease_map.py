@@ -59,3 +59,42 @@ def test_demo_runs_end_to_end(warehouse):
     assert top[0].split()[:3] == ["MS4A4A", "CD86", "MICROARRAY"]
     assert top[1].split()[:3] == ["S100A12", "CLEC4D", "MICROARRAY"]
     assert warehouse.scalar("select count(*) from fact.fact_gene_pair_metrics") == 2 * 1770
+
+
+def test_a_map_table_from_before_the_change_table_is_imported_once(warehouse, seed_study, tmp_path):
+    import duckdb
+
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("default_disease: SEPSIS\n")
+    warehouse.load(seed_study, config=config)
+    warehouse.build(config=config)
+    warehouse.cli("disease", "set", "SRP049820", "SEPTIC_SHOCK", "--actor", "analyst1", check=True)
+    history_sql = (
+        "select m.study_disease_map_key, d.disease_label, m.is_active, m.effective_from, m.effective_to, "
+        "m.created_by, m.updated_by from dim.study_disease_map m join dim.dim_disease d using (disease_key) "
+        "order by m.study_disease_map_key"
+    )
+    before = warehouse.query(history_sql)
+    # the layout of earlier versions: the map as a table, no change table rows
+    con = duckdb.connect(str(warehouse.db))
+    con.execute("create table dim.map_copy as select * from dim.study_disease_map")
+    con.execute("drop view dim.study_disease_map")
+    con.execute("alter table dim.map_copy rename to study_disease_map")
+    con.execute("delete from staging.study_disease_changes")
+    con.close()
+
+    warehouse.build(config=config)
+    assert warehouse.query(history_sql) == before
+    assert [r[1:3] for r in before] == [("SEPSIS", 0), ("SEPTIC_SHOCK", 1)]
+    assert warehouse.query(
+        "select change_id, disease_label, actor, writer from staging.study_disease_changes order by change_id"
+    ) == [(1, "SEPSIS", "pipeline.yaml", "import"), (2, "SEPTIC_SHOCK", "analyst1", "import")]
+    assert (
+        warehouse.scalar(
+            "select table_type from information_schema.tables where table_schema = 'dim' "
+            "and table_name = 'study_disease_map'"
+        )
+        == "VIEW"
+    )
+    warehouse.build(config=config)  # imported once: a second build appends nothing
+    assert warehouse.scalar("select count(*) from staging.study_disease_changes") == 2
