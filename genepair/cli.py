@@ -124,8 +124,7 @@ def _refresh_rules(target: str) -> int:
                 rec.rows_written = illness.refresh_rule_matches(warehouse)
             # a warehouse from before the change table: its map becomes changes once,
             # before dbt replaces the old table with the derived view
-            warehouse.lock_study(disease_map.LOCK)
-            disease_map.import_legacy_map(warehouse)
+            disease_map.lock_map(warehouse)
             runlog.flush(warehouse)
         return rec.rows_written or 0
 

@@ -30,8 +30,7 @@ def set_disease(warehouse: Warehouse, study: str, disease: str, actor: str) -> d
     _require_built(warehouse)
     disease = disease.upper()
     with warehouse.transaction():
-        warehouse.lock_study(disease_map.LOCK)
-        disease_map.import_legacy_map(warehouse)
+        disease_map.lock_map(warehouse)
         rows = warehouse.query(f"SELECT study_key FROM {relations.DIM_STUDY} WHERE study_accession_code = ?", (study,))
         if not rows:
             raise LoaderError("UNKNOWN_STUDY", f"study {study} is not in dim_study; load and build it first")

@@ -21,16 +21,4 @@ EXPORT_CONTRACT = "analytics.vw_export_contract"
 CANDIDATE_PAIRS = "analytics.tbl_gene_pairs_materialized"
 
 # every relation above, for the test that checks each one is a model of the dbt project
-ALL = (
-    DIM_STUDY,
-    DIM_SAMPLE,
-    DIM_GENE,
-    DIM_GENE_PAIR,
-    DIM_ILLNESS,
-    DIM_DISEASE,
-    STUDY_DISEASE_MAP,
-    FACT_GENE_EXPRESSION,
-    FACT_GENE_PAIR_METRICS,
-    EXPORT_CONTRACT,
-    CANDIDATE_PAIRS,
-)
+ALL = tuple(value for name, value in dict(globals()).items() if name.isupper())

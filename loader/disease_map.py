@@ -21,22 +21,30 @@ LOCK = "disease_map"
 PIPELINE_ACTOR = "pipeline.yaml"
 
 
+def lock_map(warehouse: Warehouse) -> None:
+    """Take the map's lock inside the caller's transaction, as every writer does first; a
+    warehouse whose map is still the old table gets it imported as changes on the way."""
+    warehouse.lock_study(LOCK)
+    _import_legacy_map(warehouse)
+
+
+def _change_row(
+    change_id: int, study: str, disease: str, actor: str, writer: str, changed_at: datetime
+) -> dict[str, object]:
+    return {
+        "change_id": change_id,
+        "study_accession_code": study,
+        "disease_label": disease,
+        "actor": actor,
+        "writer": writer,
+        "changed_at": changed_at,
+    }
+
+
 def append_change(warehouse: Warehouse, study: str, disease: str, actor: str, writer: str, changed_at: datetime) -> int:
-    """Append one change (inside the caller's transaction, under LOCK); returns its change_id."""
+    """Append one change (inside the caller's transaction, after lock_map); returns its change_id."""
     next_id = int(warehouse.query(f"SELECT coalesce(max(change_id), 0) + 1 FROM {DISEASE_CHANGES.qualified}")[0][0])
-    warehouse.insert_rows(
-        DISEASE_CHANGES,
-        [
-            {
-                "change_id": next_id,
-                "study_accession_code": study,
-                "disease_label": disease,
-                "actor": actor,
-                "writer": writer,
-                "changed_at": changed_at,
-            }
-        ],
-    )
+    warehouse.insert_rows(DISEASE_CHANGES, [_change_row(next_id, study, disease, actor, writer, changed_at)])
     return next_id
 
 
@@ -45,8 +53,7 @@ def record_first_mappings(warehouse: Warehouse, mappings: dict[str, str], change
     Studies that already have a mapping keep it (changes go through ``genepair disease set``)."""
     if not mappings:
         return 0
-    warehouse.lock_study(LOCK)
-    import_legacy_map(warehouse)
+    lock_map(warehouse)
     mapped = {r[0] for r in warehouse.query(f"SELECT DISTINCT study_accession_code FROM {DISEASE_CHANGES.qualified}")}
     written = 0
     for study, disease in sorted(mappings.items()):
@@ -56,7 +63,7 @@ def record_first_mappings(warehouse: Warehouse, mappings: dict[str, str], change
     return written
 
 
-def import_legacy_map(warehouse: Warehouse) -> int:
+def _import_legacy_map(warehouse: Warehouse) -> int:
     """Warehouses built before the change table kept the map as a dbt table that the CLI
     updated in place. Its rows become changes once (same keys, actors and times), so the
     derived view shows the same history; afterwards dbt replaces the table with the view."""
@@ -78,14 +85,7 @@ def import_legacy_map(warehouse: Warehouse) -> int:
     warehouse.insert_rows(
         DISEASE_CHANGES,
         [
-            {
-                "change_id": key,
-                "study_accession_code": study,
-                "disease_label": disease,
-                "actor": actor or PIPELINE_ACTOR,
-                "writer": "import",
-                "changed_at": effective_from,
-            }
+            _change_row(key, study, disease, actor or PIPELINE_ACTOR, "import", effective_from)
             for key, study, disease, actor, effective_from in rows
         ],
     )

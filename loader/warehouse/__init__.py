@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from loader.errors import GenepairError
-from loader.paths import duckdb_path
 from loader.warehouse.base import Warehouse, WarehouseError, default_target
 
 _NOT_ENGINES = {"base", "tables"}
@@ -22,7 +21,7 @@ TARGETS: tuple[str, ...] = tuple(
     sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name not in _NOT_ENGINES)
 )
 
-__all__ = ["TARGETS", "Warehouse", "WarehouseError", "connect", "default_target", "duckdb_path", "open_warehouse"]
+__all__ = ["TARGETS", "Warehouse", "WarehouseError", "connect", "default_target", "open_warehouse"]
 
 
 def connect(target: str | None = None) -> Warehouse:
