@@ -1,8 +1,8 @@
 {#- The SQL aggregator (SPEC §7), one source of truth for the dbt model
     fact_gene_pair_metrics and the T-SQL procedure analytics.sp_update_meta_pair_metrics:
-    the CTEs from current_run to final, reading the import CTEs components, feature_runs,
+    the CTEs from current_run to final (or `final_name`), reading the import CTEs components, feature_runs,
     disease_map and dim_gene_pair that the caller defines. -#}
-{% macro gp_pair_metrics_ctes() -%}
+{% macro gp_pair_metrics_ctes(final_name="final") -%}
 {%- set metrics = {
     'ss': ('g_ss', 'var_g_ss'),
     'soth': ('g_soth', 'var_g_soth'),
@@ -275,7 +275,7 @@ fdr as (
     {% endfor %}
 ),
 
-final as (
+{{ final_name }} as (
     select
         cast(dim_gene_pair.pair_key as {{ gp_type('bigint') }}) as pair_key,
         cast(fdr.genea_key as {{ gp_type('int') }}) as genea_key,

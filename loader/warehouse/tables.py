@@ -239,6 +239,59 @@ FEATURE_RUNS = Table(
     description="Scoring runs; feature_run_id is deterministic (same inputs -> same id and numbers).",
 )
 
+RANK_SCORE_COLUMNS = (
+    "lof_score double, iforest_score double, svm_score double, "
+    "unsupervised_score double, metrics_score double, rank_score double, new_rank_score double"
+)
+
+RANK_SCORES = Table(
+    "analytics",
+    "pair_rank_scores",
+    _cols(
+        "rank_run_id code notnull, feature_run_id code notnull, pair_key bigint notnull, disease_key int notnull, "
+        "technology code notnull, " + RANK_SCORE_COLUMNS
+    ),
+    primary_key=("rank_run_id", "pair_key", "disease_key", "technology"),
+    description="Ranking scores per pair and slice, written by `genepair rank`; the fact reads the current run's.",
+)
+
+RANK_RUNS = Table(
+    "analytics",
+    "rank_runs",
+    _cols(
+        "rank_run_id code notnull, feature_run_id code notnull, status code notnull, is_current flag notnull, "
+        "n_slices int notnull, n_pairs bigint notnull, parameters_json text, created_at timestamp notnull"
+    ),
+    primary_key=("rank_run_id",),
+    description="Ranking runs; rank_run_id is deterministic (same feature run, catalog and settings -> same id).",
+)
+
+IMPORTED_METRICS = Table(
+    "analytics",
+    "pair_metrics_imported",
+    _cols(
+        "import_batch_id code notnull, line_no bigint notnull, genea_key int notnull, geneb_key int notnull, "
+        "disease_key int notnull, technology code notnull, csv_override flag notnull, "
+        "column_name name notnull, value_double double, value_text text"
+    ),
+    primary_key=("import_batch_id", "line_no", "column_name"),
+    description=(
+        "Externally scored META rows (`genepair import-scores`, seed 003 §I), one row per value "
+        "(long form: any fact column, nothing duplicated); the fact merges them by the §J precedence."
+    ),
+)
+
+IMPORT_BATCHES = Table(
+    "analytics",
+    "pair_metrics_import_batches",
+    _cols(
+        "import_batch_id code notnull, file_name name notnull, file_hash hash notnull, disease_key int notnull, "
+        "n_rows bigint notnull, n_overrides bigint notnull, actor name, imported_at timestamp notnull"
+    ),
+    primary_key=("import_batch_id",),
+    description="One row per imported file; the batch id is derived from the file hash and the disease.",
+)
+
 PROCESS_LOG = Table(
     "meta",
     "meta_etl_process_log",
@@ -276,6 +329,10 @@ TABLES: tuple[Table, ...] = (
     DISEASE_CHANGES,
     PAIR_COMPONENTS,
     FEATURE_RUNS,
+    RANK_SCORES,
+    RANK_RUNS,
+    IMPORTED_METRICS,
+    IMPORT_BATCHES,
     PROCESS_LOG,
     VALIDATION_LOG,
 )
@@ -315,7 +372,7 @@ def ddl(dialect: str, primary_keys: bool = True) -> list[str]:
     schemas = (*SCHEMAS, "qa") if dialect == "sqlserver" else SCHEMAS
     stmts = [create_schema_sql(s, dialect) for s in schemas]
     for table in TABLES:
-        pk = primary_keys or table not in (EXPRESSION_VALUES, PAIR_COMPONENTS)
+        pk = primary_keys or table not in (EXPRESSION_VALUES, PAIR_COMPONENTS, RANK_SCORES)
         stmts.append(create_table_sql(table, dialect, with_primary_key=pk))
     stmts.append(EXPRESSION_ROWS_VIEW.format(or_replace="OR ALTER" if dialect == "sqlserver" else "OR REPLACE"))
     return stmts

@@ -5,14 +5,33 @@
     full_refresh=false,
     on_schema_change='fail'
 ) }}
-{#- Canonical gene pairs (genea_key < geneb_key) with a stable pair_key; only new
-    pairs are appended on incremental runs. -#}
-with pairs as (
+{#- Canonical gene pairs (genea_key < geneb_key) with a stable pair_key: the candidate
+    pairs and the pairs of imported rows; only new pairs are appended on incremental runs. -#}
+with candidate_pairs as (
     select * from {{ ref('tbl_gene_pairs_materialized') }}
+),
+
+imported as (
+    select * from {{ ref('int_pair_metrics__imported') }}
 ),
 
 dim_gene as (
     select * from {{ ref('dim_gene') }}
+),
+
+{#- candidate pairs, and the pairs of imported META rows (genepair import-scores) -#}
+pairs as (
+    select
+        genea_key,
+        geneb_key,
+        pair_natural_key
+    from candidate_pairs
+    union
+    select
+        genea_key,
+        geneb_key,
+        cast({{ dbt.concat(['genea_key', "'_'", 'geneb_key']) }} as {{ gp_type('string') }}) as pair_natural_key
+    from imported
 ),
 
 {% if is_incremental() %}

@@ -1,7 +1,10 @@
-{{ config(materialized='table') }}
-{#- Tidy feature store (seed 003): gene-level distribution features per study
-    (entity_scope GENE, entity_id_1 = gene_key). Pair-level features come from the
-    scoring step. A table rebuilt from int_gene_study_stats (genes x studies x 6 rows). -#}
+{{ config(materialized='view') }}
+{#- Tidy feature store (seed 003 §F): gene-level distribution features per study
+    (entity_scope GENE, entity_id_1 = gene_key, from the int_gene_study_stats table) and
+    the pair features of fact_gene_pair_metrics in long form (entity_scope GENE_PAIR_META,
+    entity_id_1 = pair_key, study_key null; one row per non-null catalog column of scope
+    GENE_PAIR_META or GENE_PAIR_RANK). A view: a 2 M-pair fact is not copied again. -#}
+{%- set pair_features = gp_feature_catalog(['GENE_PAIR_META', 'GENE_PAIR_RANK']) %}
 {%- set gene_features = [
     ('n_values', 'n_values'),
     ('mean', 'mean_value'),
@@ -15,6 +18,10 @@
 -- noqa: disable=LT01,LT02,LT05,LT08,LT09,LT12
 with gene_stats as (
     select * from {{ ref('int_gene_study_stats') }}
+),
+
+pair_metrics as (
+    select * from {{ ref('fact_gene_pair_metrics') }}
 ),
 
 long_features as (
@@ -32,7 +39,7 @@ long_features as (
     {%- endfor %}
 ),
 
-final as (
+gene_features as (
     select
         cast('GENE' as {{ gp_type('string') }}) as entity_scope,
         cast(gene_key as {{ gp_type('bigint') }}) as entity_id_1,
@@ -40,9 +47,42 @@ final as (
         cast(feature_name as {{ gp_type('string') }}) as feature_name,
         cast(feature_value as {{ gp_type('double') }}) as feature_value,
         cast(study_key as {{ gp_type('int') }}) as study_key,
+        cast(null as {{ gp_type('int') }}) as disease_key,
+        cast(null as {{ gp_type('string') }}) as technology,
+        cast(null as {{ gp_type('string') }}) as feature_run_id,
         cast(batch_id as {{ gp_type('string') }}) as batch_id,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
     from long_features
+),
+
+pair_features as (
+    {%- for feature in pair_features %}
+    select
+        cast('GENE_PAIR_META' as {{ gp_type('string') }}) as entity_scope,
+        cast(pair_key as {{ gp_type('bigint') }}) as entity_id_1,
+        cast(null as {{ gp_type('bigint') }}) as entity_id_2,
+        cast('{{ feature.name }}' as {{ gp_type('string') }}) as feature_name,
+        cast({{ feature.name }} as {{ gp_type('double') }}) as feature_value,
+        cast(null as {{ gp_type('int') }}) as study_key,
+        cast(disease_key as {{ gp_type('int') }}) as disease_key,
+        cast(technology as {{ gp_type('string') }}) as technology,
+        cast(feature_run_id as {{ gp_type('string') }}) as feature_run_id,
+        cast(batch_id as {{ gp_type('string') }}) as batch_id,
+        cast(etl_created_date as {{ gp_type('timestamp') }}) as etl_created_date
+    from pair_metrics
+    where {{ feature.name }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select * from gene_features
+    {%- if pair_features %}
+    union all
+    select * from pair_features
+    {%- endif %}
 )
 
 select * from final

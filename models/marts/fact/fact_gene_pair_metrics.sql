@@ -5,10 +5,17 @@
     the Fisher-z scale; deltas between cohorts; weighted Stouffer; Benjamini-Hochberg
     q-values by window functions within (disease, technology, feature run); power and
     consistency. Studies need exactly one active disease mapping (genepair score refuses
-    54001/54002 before this runs; the test assert_one_active_disease_map checks the map). -#}
+    54001/54002 before this runs; the test assert_one_active_disease_map checks the map).
+    Then what lives outside the rebuild: the current ranking run's scores (genepair rank)
+    and the imported META rows (genepair import-scores), merged by seed 003 §J: for the
+    same pair, disease and technology the aggregator wins unless the CSV row says
+    csv_override = 1. -#}
 -- Generated per metric by Jinja loops: sqlfluff's layout rules cannot follow the
 -- rendered whitespace of the loops, so they are off for this file (logic rules stay on).
 -- noqa: disable=LT01,LT02,LT05,LT08,LT09,LT12
+{%- set features = gp_feature_catalog(['GENE_PAIR_META', 'GENE_PAIR_RANK']) %}
+{%- set keys = ['pair_key', 'genea_key', 'geneb_key', 'disease_key', 'technology', 'metrics_scope', 'study_key'] %}
+{%- set audit = ['agent_result_json', 'feature_run_id', 'batch_id', 'etl_created_date'] %}
 with components as (
     select * from {{ ref('stg_scoring__pair_study_components') }}
 ),
@@ -25,6 +32,104 @@ dim_gene_pair as (
     select * from {{ ref('dim_gene_pair') }}
 ),
 
-{{ gp_pair_metrics_ctes() }}
+rank_scores as (
+    select * from {{ ref('stg_scoring__pair_rank_scores') }}
+),
+
+rank_runs as (
+    select * from {{ ref('stg_scoring__rank_runs') }}
+),
+
+imported as (
+    select * from {{ ref('int_pair_metrics__imported') }}
+),
+
+{{ gp_pair_metrics_ctes(final_name='aggregated') }},
+
+current_scores as (
+    select rank_scores.*
+    from rank_scores
+    inner join rank_runs
+        on rank_scores.rank_run_id = rank_runs.rank_run_id
+    inner join feature_runs
+        on rank_runs.feature_run_id = feature_runs.feature_run_id
+    where rank_runs.is_current = 1 and feature_runs.is_current = 1
+),
+
+overrides as (
+    select
+        genea_key,
+        geneb_key,
+        disease_key,
+        technology
+    from imported
+    where csv_override = 1
+),
+
+aggregator_rows as (
+    select
+        {%- for k in keys %}
+        aggregated.{{ k }},
+        {%- endfor %}
+        {%- for feature in features %}
+        {{ 'current_scores' if feature.scope == 'GENE_PAIR_RANK' else 'aggregated' }}.{{ feature.name }},
+        {%- endfor %}
+        {%- for a in audit %}
+        aggregated.{{ a }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from aggregated
+    left join current_scores
+        on
+            aggregated.pair_key = current_scores.pair_key
+            and aggregated.disease_key = current_scores.disease_key
+            and aggregated.technology = current_scores.technology
+    left join overrides
+        on
+            aggregated.genea_key = overrides.genea_key
+            and aggregated.geneb_key = overrides.geneb_key
+            and aggregated.disease_key = overrides.disease_key
+            and aggregated.technology = overrides.technology
+    where overrides.genea_key is null
+),
+
+import_rows as (
+    select
+        cast(dim_gene_pair.pair_key as {{ gp_type('bigint') }}) as pair_key,
+        imported.genea_key,
+        imported.geneb_key,
+        imported.disease_key,
+        imported.technology,
+        cast('META_STUDIES' as {{ gp_type('string') }}) as metrics_scope,
+        cast(null as {{ gp_type('int') }}) as study_key,
+        {%- for feature in features %}
+        {%- if feature.name == 'included_study_count' %}
+        cast(coalesce(imported.included_study_count, 0) as {{ gp_type('int') }}) as included_study_count,
+        {%- else %}
+        imported.{{ feature.name }},
+        {%- endif %}
+        {%- endfor %}
+        imported.agent_result_json,
+        cast(null as {{ gp_type('string') }}) as feature_run_id,
+        cast(imported.import_batch_id as {{ gp_type('string') }}) as batch_id,
+        cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
+    from imported
+    inner join dim_gene_pair
+        on
+            imported.genea_key = dim_gene_pair.genea_key
+            and imported.geneb_key = dim_gene_pair.geneb_key
+    left join aggregated
+        on
+            imported.genea_key = aggregated.genea_key
+            and imported.geneb_key = aggregated.geneb_key
+            and imported.disease_key = aggregated.disease_key
+            and imported.technology = aggregated.technology
+    where imported.csv_override = 1 or aggregated.genea_key is null
+),
+
+final as (
+    select * from aggregator_rows
+    union all
+    select * from import_rows
+)
 
 select * from final
