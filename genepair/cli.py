@@ -190,7 +190,7 @@ def build(dbt_args: tuple[str, ...], target: str | None, config_path: Path | Non
 @CONFIG_OPTION
 @handle_errors
 def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -> None:
-    """Every step: load the downloads, build the warehouse, score and aggregate pairs."""
+    """Every step: load the downloads, build the warehouse, score, aggregate and rank pairs."""
     tgt = _target(target)
     _load(list(paths), tgt, config_path)
     code = _build(tgt, config_path)
@@ -235,7 +235,37 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
         if quiet and summary.get("output_tail"):
             click.echo(summary["output_tail"], err=True)
         click.echo(f"error: the SQL aggregator failed (dbt exit {code})", err=True)
-    return code
+        return code
+    _rank(target, config_path)
+    return 0
+
+
+def _rank(target: str, config_path: Path | None) -> None:
+    from genepair.rank import rank
+    from loader.config import load_config
+    from loader.runlog import RunLog
+    from loader.warehouse import open_warehouse
+
+    config = load_config(config_path)
+    with open_warehouse(target) as warehouse:
+        warehouse.ensure_schema()
+        result = rank(warehouse, RunLog(), config.ranking)
+    verb = "reused" if result.reused else "computed"
+    click.echo(
+        f"ranking: {verb} rank run {result.rank_run_id[:8]} of feature run {result.feature_run_id[:8]}: "
+        f"{result.n_pairs:,} pairs in {result.n_slices} slices ({result.seconds:.1f} s)"
+    )
+    for note in result.notes:
+        click.echo(f"ranking: fallback: {note}")
+
+
+@main.command("rank")
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def rank_command(target: str | None, config_path: Path | None) -> None:
+    """Rank the current feature run's pairs (LOF, IsolationForest, rank-SVM; seed 003 §G)."""
+    _rank(_target(target), config_path)
 
 
 @main.command("score")
@@ -243,7 +273,7 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
 @CONFIG_OPTION
 @handle_errors
 def score_command(target: str | None, config_path: Path | None) -> None:
-    """Per-study pair components (Python), then the SQL aggregator -> fact_gene_pair_metrics."""
+    """Per-study pair components (Python), the SQL aggregator -> fact_gene_pair_metrics, then ranking."""
     code = _score(_target(target), config_path)
     sys.exit(0 if code == 0 else 1)
 
@@ -254,7 +284,7 @@ def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
     with open_warehouse(target) as warehouse:
         return warehouse.query(
             "SELECT coalesce(p.genea_symbol, ga.gene_id), coalesce(p.geneb_symbol, gb.gene_id), m.technology, "
-            "m.included_study_count, m.dz_soth_mean, m.dz_soth_i2, m.q_soth, m.r_shock, m.r_sepsis "
+            "m.included_study_count, m.dz_soth_mean, m.dz_soth_i2, m.q_soth, m.r_shock, m.r_sepsis, m.new_rank_score "
             f"FROM {relations.FACT_GENE_PAIR_METRICS} m JOIN {relations.DIM_GENE_PAIR} p ON p.pair_key = m.pair_key "
             f"JOIN {relations.DIM_GENE} ga ON ga.gene_key = m.genea_key "
             f"JOIN {relations.DIM_GENE} gb ON gb.gene_key = m.geneb_key "
@@ -266,12 +296,12 @@ def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
 def format_top_pairs(rows: list[tuple[Any, ...]]) -> str:
     out = [
         f"{'gene A':<16}{'gene B':<16}{'technology':<12}{'k':>3}{'dz_soth':>9}{'I2':>7}"
-        f"{'q_soth':>11}{'r_shock':>9}{'r_sepsis':>9}"
+        f"{'q_soth':>11}{'r_shock':>9}{'r_sepsis':>9}{'rank':>7}"
     ]
-    for a, b, tech, k, dz, i2, q, rs, rp in rows:
+    for a, b, tech, k, dz, i2, q, rs, rp, nr in rows:
         cells = [
             f"{v:>{w}.{f}}" if v is not None else f"{'-':>{w}}"
-            for v, w, f in ((dz, 9, "3f"), (i2, 7, "1f"), (q, 11, "2e"), (rs, 9, "3f"), (rp, 9, "3f"))
+            for v, w, f in ((dz, 9, "3f"), (i2, 7, "1f"), (q, 11, "2e"), (rs, 9, "3f"), (rp, 9, "3f"), (nr, 7, "3f"))
         ]
         out.append(f"{a:<16}{b:<16}{tech:<12}{k:>3}" + "".join(cells))
     return "\n".join(out)

@@ -89,6 +89,15 @@ class Warehouse:
         data = pa.table({c: pa.array([r.get(c) for r in rows], type=types[c]) for c in cols})
         return self.insert_arrow(table, data)
 
+    def update_from(
+        self, target: str, source: str, columns: Sequence[str], keys: Sequence[str], where: tuple[str, Any]
+    ) -> None:
+        """Set ``columns`` of ``target`` from the ``source`` rows matching on ``keys``
+        whose ``where[0]`` column equals ``where[1]`` (one set-based UPDATE)."""
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        self.execute(f"UPDATE {target} AS t SET {sets} FROM {source} AS s WHERE {on} AND s.{where[0]} = ?", (where[1],))
+
     # servers: two loaders starting at once would race on CREATE ... IF NOT EXISTS
     serialise_ddl: bool = False
 

@@ -112,6 +112,17 @@ class SqlServerWarehouse(Warehouse):
             (f"genepair:{study}",),
         )
 
+    def update_from(
+        self, target: str, source: str, columns: Sequence[str], keys: Sequence[str], where: tuple[str, Any]
+    ) -> None:
+        # T-SQL names the alias after UPDATE and joins in FROM
+        sets = ", ".join(f"t.{c} = s.{c}" for c in columns)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        self.execute(
+            f"UPDATE t SET {sets} FROM {target} AS t INNER JOIN {source} AS s ON {on} WHERE s.{where[0]} = ?",
+            (where[1],),
+        )
+
     def table_exists(self, qualified: str) -> bool:
         return bool(self.query("SELECT CASE WHEN OBJECT_ID(?) IS NULL THEN 0 ELSE 1 END", (qualified,))[0][0])
 

@@ -2,7 +2,8 @@
     included_study_count >= k_min, q_star <= q and i2_star <= i2_max, where
     q_star = min(q_combined, q_ss, q_soth) (nulls as 1) and i2_star = min(I2_ss, I2_soth)
     (nulls as 100). Parameters per session: q (0.05), k_min (3), i2_max (75),
-    disease ('SEPSIS') - see macros/session_params.sql. Views cannot be ordered on every
+    disease ('SEPSIS'), technology (unset: every technology; set: rank_position counts
+    within it) - see macros/session_params.sql. Views cannot be ordered on every
     engine: order by rank_position (q_star asc, new_rank_score desc, power_score desc,
     i2_star asc, kappa_ss desc, |combined_effect_size| desc). -#}
 with metrics as (
@@ -40,6 +41,7 @@ filtered as (
     from starred
     where
         disease_label = {{ gp_session_param('disease', "'SEPSIS'", 'string') }}
+        and technology = {{ gp_session_param('technology', 'technology', 'string') }}
         and included_study_count >= {{ gp_session_param('k_min', 3) }}
         and q_star <= {{ gp_session_param('q', 0.05) }}
         and i2_star <= {{ gp_session_param('i2_max', 75.0) }}
