@@ -278,6 +278,43 @@ def score_command(target: str | None, config_path: Path | None) -> None:
     sys.exit(0 if code == 0 else 1)
 
 
+@main.command("import-scores")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--disease", "disease_label", required=True, help="Disease label of the rows (dim_disease).")
+@click.option("--technology", default=None, help="Technology of rows without a `technology` column value.")
+@click.option("--actor", default=lambda: os.environ.get("USER", "genepair"), help="Who imports.")
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def import_scores_command(
+    file: Path, disease_label: str, technology: str | None, actor: str, target: str | None, config_path: Path | None
+) -> None:
+    """Import externally scored META rows (pair_metrics_agent_scored.csv; seed 003 §I, §J)."""
+    from genepair.dbt_runner import run_dbt
+    from genepair.import_scores import import_scores
+    from loader.config import load_config
+    from loader.runlog import RunLog
+    from loader.warehouse import open_warehouse
+
+    tgt = _target(target)
+    config = load_config(config_path)
+    with open_warehouse(tgt) as warehouse:
+        warehouse.ensure_schema()
+        result = import_scores(warehouse, RunLog(), file, disease_label, technology, actor)
+    if result.reused:
+        click.echo(f"{file.name}: already imported as batch {result.import_batch_id[:12]}, nothing written")
+        return
+    click.echo(
+        f"{file.name}: imported {result.n_rows:,} pairs ({result.n_values:,} values, {result.n_overrides} with "
+        f"csv_override = 1) as batch {result.import_batch_id[:12]}"
+    )
+    code, summary = run_dbt(["build", "-s", "int_pair_metrics__imported+"], tgt, config.dbt_vars(), quiet=True)
+    if code != 0:
+        click.echo(summary.get("output_tail", ""), err=True)
+        click.echo(f"error: dbt build of the fact failed (exit {code}); the import is kept", err=True)
+        sys.exit(1)
+
+
 def _top_pairs(target: str, limit: int = 10) -> list[tuple[Any, ...]]:
     from loader.warehouse import open_warehouse
 
