@@ -278,6 +278,28 @@ def score_command(target: str | None, config_path: Path | None) -> None:
     sys.exit(0 if code == 0 else 1)
 
 
+def _annotate(target: str, sqlite_path: Path | None) -> str:
+    from genepair.annotate import SQLITE, annotate
+    from loader.runlog import RunLog
+    from loader.warehouse import open_warehouse
+
+    with open_warehouse(target) as warehouse:
+        warehouse.ensure_schema()
+        result = annotate(warehouse, RunLog(), sqlite_path or SQLITE)
+    verb = "unchanged" if result.reused else "loaded"
+    return f"annotation: {verb} {result.n_genes:,} human Ensembl genes from {result.version}"
+
+
+@main.command()
+@click.option("--sqlite", "sqlite_path", type=click.Path(path_type=Path), default=None,
+              help="org.Hs.eg.sqlite (default: Debian's r-bioc-org.hs.eg.db).")  # fmt: skip
+@TARGET_OPTION
+@handle_errors
+def annotate(sqlite_path: Path | None, target: str | None) -> None:
+    """Load real gene annotation (symbol, name, type, location) from org.Hs.eg.db; then `genepair build`."""
+    click.echo(_annotate(_target(target), sqlite_path))
+
+
 @main.command("import-scores")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--disease", "disease_label", required=True, help="Disease label of the rows (dim_disease).")
@@ -411,6 +433,12 @@ def demo(out: Path, target: str | None) -> None:
     started = time.perf_counter()
     click.echo(f"generating example refine.bio downloads in {out}/ ...")
     config_path = write_demo_downloads(out)
+    from genepair.annotate import SQLITE
+
+    if SQLITE.is_file():
+        click.echo(_annotate(tgt, None))
+    else:
+        click.echo(f"annotation: {SQLITE} not installed (apt-get install r-bioc-org.hs.eg.db); seed symbols only")
     _load([], tgt, config_path)
     code = _build(tgt, config_path, quiet=True)
     if code == 0:

@@ -292,6 +292,27 @@ IMPORT_BATCHES = Table(
     description="One row per imported file; the batch id is derived from the file hash and the disease.",
 )
 
+GENE_ANNOTATION = Table(
+    "staging",
+    "gene_annotation",
+    _cols(
+        "gene_id id notnull, entrez_id code, gene_symbol name, gene_name text, gene_type code, "
+        "chromosome code, start_position bigint, end_position bigint, strand code"
+    ),
+    primary_key=("gene_id",),
+    description="Human Ensembl gene annotation (`genepair annotate`, from Bioconductor's org.Hs.eg.db).",
+)
+
+ANNOTATION_SOURCE = Table(
+    "staging",
+    "gene_annotation_source",
+    _cols(
+        "source_name name notnull, source_version code notnull, ensembl_source_date code, "
+        "entrez_source_date code, file_sha256 hash notnull, n_genes bigint notnull, loaded_at timestamp notnull"
+    ),
+    description="The annotation in staging.gene_annotation: package, version, source dates and file hash.",
+)
+
 PROCESS_LOG = Table(
     "meta",
     "meta_etl_process_log",
@@ -333,6 +354,8 @@ TABLES: tuple[Table, ...] = (
     RANK_RUNS,
     IMPORTED_METRICS,
     IMPORT_BATCHES,
+    GENE_ANNOTATION,
+    ANNOTATION_SOURCE,
     PROCESS_LOG,
     VALIDATION_LOG,
 )

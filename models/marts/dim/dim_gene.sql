@@ -3,16 +3,22 @@
     unique_key='gene_id',
     incremental_strategy='delete+insert',
     full_refresh=false,
-    on_schema_change='fail'
+    on_schema_change='append_new_columns'
 ) }}
-{#- Genes seen in any current batch. Only new genes and genes whose symbol changed are
-    written on an incremental run; keys are stable forever (pair ids are built from them). -#}
+{#- Genes seen in any current batch, annotated from org.Hs.eg.db (genepair annotate), else
+    from the seed gene_symbols. Only new genes and genes whose symbol or annotation version
+    changed are written on an incremental run; keys are stable forever (pair ids are built
+    from them). -#}
 with batch_genes as (
     select * from {{ ref('stg_refinebio__batch_genes') }}
 ),
 
 symbols as (
     select * from {{ ref('gene_symbols') }}
+),
+
+annotation as (
+    select * from {{ ref('stg_annotation__genes') }}
 ),
 
 genes as (
@@ -23,9 +29,17 @@ genes as (
 annotated as (
     select
         genes.gene_id,
-        symbols.gene_symbol,
-        symbols.gene_name
+        coalesce(annotation.gene_symbol, symbols.gene_symbol) as gene_symbol,
+        coalesce(annotation.gene_name, symbols.gene_name) as gene_name,
+        annotation.gene_type,
+        annotation.chromosome,
+        annotation.start_position,
+        annotation.end_position,
+        coalesce(annotation.annotation_version, case when symbols.gene_id is not null then 'seed gene_symbols' end)
+            as annotation_version
     from genes
+    left join annotation
+        on genes.gene_id = annotation.gene_id
     left join symbols
         on genes.gene_id = symbols.gene_id
 ),
@@ -36,6 +50,7 @@ existing as (
         gene_id,
         gene_key,
         gene_symbol,
+        annotation_version,
         etl_created_date
     from {{ this }}
     {% else %}
@@ -43,6 +58,7 @@ existing as (
         gene_id,
         cast(null as {{ gp_type('int') }}) as gene_key,
         cast(null as {{ gp_type('string') }}) as gene_symbol,
+        cast(null as {{ gp_type('string') }}) as annotation_version,
         cast(null as {{ gp_type('timestamp') }}) as etl_created_date
     from genes
     where 1 = 0
@@ -54,6 +70,11 @@ changed as (
         annotated.gene_id,
         annotated.gene_symbol,
         annotated.gene_name,
+        annotated.gene_type,
+        annotated.chromosome,
+        annotated.start_position,
+        annotated.end_position,
+        annotated.annotation_version,
         existing.gene_key as existing_key,
         existing.etl_created_date as existing_created
     from annotated
@@ -62,6 +83,7 @@ changed as (
     where
         existing.gene_key is null
         or coalesce(existing.gene_symbol, '') <> coalesce(annotated.gene_symbol, '')
+        or coalesce(existing.annotation_version, '') <> coalesce(annotated.annotation_version, '')
 ),
 
 new_members as (
@@ -78,6 +100,11 @@ final as (
         cast(changed.gene_id as {{ gp_type('string') }}) as gene_id,
         cast(changed.gene_symbol as {{ gp_type('string') }}) as gene_symbol,
         cast(changed.gene_name as {{ gp_type('string') }}) as gene_name,
+        cast(changed.gene_type as {{ gp_type('string') }}) as gene_type,
+        cast(changed.chromosome as {{ gp_type('string') }}) as chromosome,
+        cast(changed.start_position as {{ gp_type('bigint') }}) as start_position,
+        cast(changed.end_position as {{ gp_type('bigint') }}) as end_position,
+        cast(changed.annotation_version as {{ gp_type('string') }}) as annotation_version,
         cast(coalesce(changed.existing_created, {{ gp_now() }}) as {{ gp_type('timestamp') }}) as etl_created_date,
         cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_updated_date
     from changed
