@@ -19,7 +19,6 @@ FACT_GENE_EXPRESSION = "fact.fact_gene_expression"
 FACT_GENE_PAIR_METRICS = "fact.fact_gene_pair_metrics"
 EXPORT_CONTRACT = "analytics.vw_export_contract"
 CANDIDATE_PAIRS = "analytics.tbl_gene_pairs_materialized"
-PAIR_METRICS_RANKED = "analytics.vw_pair_metrics_ranked"
 FEATURE_CATALOG = "meta.meta_feature_catalog"
 
 # every relation above, for the test that checks each one is a model of the dbt project

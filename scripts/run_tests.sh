@@ -13,4 +13,12 @@ if ! "$BIN/python" -c "import pyodbc" 2>/dev/null; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libodbc2 >/dev/null
 fi
+# genepair annotate reads Bioconductor's org.Hs.eg.db (Debian r-bioc-org.hs.eg.db); the
+# annotation test is skipped, with the reason, when it cannot be installed
+if [ ! -f /usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite ]; then
+    echo "installing r-bioc-org.hs.eg.db (gene annotation) for genepair annotate" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq r-bioc-org.hs.eg.db >/dev/null; } \
+        || echo "could not install r-bioc-org.hs.eg.db: the annotation test will be skipped" >&2
+fi
 exec "$BIN/python" -m pytest "$@"

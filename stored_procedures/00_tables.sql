@@ -231,6 +231,89 @@ CREATE TABLE analytics.feature_runs (
     PRIMARY KEY (feature_run_id)
 );
 
+IF OBJECT_ID(N'analytics.pair_rank_scores', N'U') IS NULL
+CREATE TABLE analytics.pair_rank_scores (
+    rank_run_id VARCHAR(64) NOT NULL,
+    feature_run_id VARCHAR(64) NOT NULL,
+    pair_key BIGINT NOT NULL,
+    disease_key INT NOT NULL,
+    technology VARCHAR(64) NOT NULL,
+    lof_score DOUBLE PRECISION,
+    iforest_score DOUBLE PRECISION,
+    svm_score DOUBLE PRECISION,
+    unsupervised_score DOUBLE PRECISION,
+    metrics_score DOUBLE PRECISION,
+    rank_score DOUBLE PRECISION,
+    new_rank_score DOUBLE PRECISION,
+    PRIMARY KEY (rank_run_id, pair_key, disease_key, technology)
+);
+
+IF OBJECT_ID(N'analytics.rank_runs', N'U') IS NULL
+CREATE TABLE analytics.rank_runs (
+    rank_run_id VARCHAR(64) NOT NULL,
+    feature_run_id VARCHAR(64) NOT NULL,
+    status VARCHAR(64) NOT NULL,
+    is_current SMALLINT NOT NULL,
+    n_slices INT NOT NULL,
+    n_pairs BIGINT NOT NULL,
+    parameters_json NVARCHAR(MAX),
+    created_at DATETIME2 NOT NULL,
+    PRIMARY KEY (rank_run_id)
+);
+
+IF OBJECT_ID(N'analytics.pair_metrics_imported', N'U') IS NULL
+CREATE TABLE analytics.pair_metrics_imported (
+    import_batch_id VARCHAR(64) NOT NULL,
+    line_no BIGINT NOT NULL,
+    genea_key INT NOT NULL,
+    geneb_key INT NOT NULL,
+    disease_key INT NOT NULL,
+    technology VARCHAR(64) NOT NULL,
+    csv_override SMALLINT NOT NULL,
+    column_name NVARCHAR(400) NOT NULL,
+    value_double DOUBLE PRECISION,
+    value_text NVARCHAR(MAX),
+    PRIMARY KEY (import_batch_id, line_no, column_name)
+);
+
+IF OBJECT_ID(N'analytics.pair_metrics_import_batches', N'U') IS NULL
+CREATE TABLE analytics.pair_metrics_import_batches (
+    import_batch_id VARCHAR(64) NOT NULL,
+    file_name NVARCHAR(400) NOT NULL,
+    file_hash CHAR(64) NOT NULL,
+    disease_key INT NOT NULL,
+    n_rows BIGINT NOT NULL,
+    n_overrides BIGINT NOT NULL,
+    actor NVARCHAR(400),
+    imported_at DATETIME2 NOT NULL,
+    PRIMARY KEY (import_batch_id)
+);
+
+IF OBJECT_ID(N'staging.gene_annotation', N'U') IS NULL
+CREATE TABLE staging.gene_annotation (
+    gene_id VARCHAR(100) NOT NULL,
+    entrez_id VARCHAR(64),
+    gene_symbol NVARCHAR(400),
+    gene_name NVARCHAR(MAX),
+    gene_type VARCHAR(64),
+    chromosome VARCHAR(64),
+    start_position BIGINT,
+    end_position BIGINT,
+    strand VARCHAR(64),
+    PRIMARY KEY (gene_id)
+);
+
+IF OBJECT_ID(N'staging.gene_annotation_source', N'U') IS NULL
+CREATE TABLE staging.gene_annotation_source (
+    source_name NVARCHAR(400) NOT NULL,
+    source_version VARCHAR(64) NOT NULL,
+    ensembl_source_date VARCHAR(64),
+    entrez_source_date VARCHAR(64),
+    file_sha256 CHAR(64) NOT NULL,
+    n_genes BIGINT NOT NULL,
+    loaded_at DATETIME2 NOT NULL
+);
+
 IF OBJECT_ID(N'meta.meta_etl_process_log', N'U') IS NULL
 CREATE TABLE meta.meta_etl_process_log (
     run_id VARCHAR(64) NOT NULL,

@@ -21,6 +21,10 @@ annotation as (
     select * from {{ ref('stg_annotation__genes') }}
 ),
 
+annotation_source as (
+    select * from {{ ref('stg_annotation__source') }}
+),
+
 genes as (
     select distinct gene_id
     from batch_genes
@@ -35,11 +39,15 @@ annotated as (
         annotation.chromosome,
         annotation.start_position,
         annotation.end_position,
-        coalesce(annotation.annotation_version, case when symbols.gene_id is not null then 'seed gene_symbols' end)
-            as annotation_version
+        case
+            when annotation.gene_id is not null then annotation_source.annotation_version
+            when symbols.gene_id is not null then 'seed gene_symbols'
+        end as annotation_version
     from genes
     left join annotation
         on genes.gene_id = annotation.gene_id
+    left join annotation_source
+        on annotation.gene_id is not null
     left join symbols
         on genes.gene_id = symbols.gene_id
 ),

@@ -1,26 +1,19 @@
-with genes as (
+with source as (
     select * from {{ source('annotation', 'gene_annotation') }}
-),
-
-annotation_source as (
-    select * from {{ source('annotation', 'gene_annotation_source') }}
 ),
 
 final as (
     select
-        genes.gene_id,
-        genes.entrez_id,
-        genes.gene_symbol,
-        genes.gene_name,
-        genes.gene_type,
-        genes.chromosome,
-        genes.start_position,
-        genes.end_position,
-        genes.strand,
-        {{ dbt.concat(["annotation_source.source_name", "' '", "annotation_source.source_version"]) }}
-            as annotation_version
-    from genes
-    cross join annotation_source
+        gene_id,
+        entrez_id,
+        gene_symbol,
+        gene_name,
+        gene_type,
+        chromosome,
+        start_position,
+        end_position,
+        strand
+    from source
 )
 
 select * from final

@@ -26,7 +26,7 @@ PUBLIC = [
     "fact.fact_gene_expression", "fact.fact_feature_values", "fact.fact_gene_pair_metrics",
     "analytics.tbl_gene_pairs_materialized", "analytics.vw_expression_long", "analytics.vw_expression_by_cohort",
     "analytics.vw_export_contract", "analytics.vw_pair_metrics_ranked", "analytics.vw_pair_metrics_significant",
-    "analytics.pair_study_components",
+    "analytics.pair_study_components", "analytics.pair_rank_scores", "meta.meta_feature_catalog",
     "meta.meta_study_qc", "meta.meta_validation_findings",
 ]  # fmt: skip
 # when a row was written (timestamp columns) and the id of the process that wrote it differ
@@ -217,3 +217,50 @@ def test_duckdb_fixture_unaffected(engines):
 
 def test_paths_exist():
     assert Path(ROOT / "sql" / "roles" / "postgres.sql").exists()
+
+
+def test_import_scores_on_postgres_equals_duckdb(engines, tmp_path):
+    """The same CSV on both engines: same rows in the fact (precedence both ways, a new
+    pair), same rejection with the warehouse unchanged; runs last (it adds fact rows)."""
+    duck, pg, config, _ = engines
+    rows = duck.query(
+        "select genea_key, geneb_key from fact.fact_gene_pair_metrics where technology = 'MICROARRAY' "
+        "order by pair_key limit 2"
+    )
+    pairs = {(a, b) for a, b in duck.query("select genea_key, geneb_key from dim.dim_gene_pair")}
+    new = next((a, b) for a in range(1, 50) for b in range(a + 1, 50) if (a, b) not in pairs)
+    body = (
+        "pair_id,technology,p_soth,q_soth,new_rank_score,csv_override\n"
+        f"{rows[0][1]}_{rows[0][0]},MICROARRAY,0.9,0.99,0.01,0\n"
+        f"{rows[1][0]}_{rows[1][1]},MICROARRAY,0.5,0.6,0.2,1\n"
+        f"{new[0]}_{new[1]},RNA-SEQ,0.001,0.01,0.95,0\n"
+    )
+    path = tmp_path / "scores.csv"
+    path.write_text(body)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("pair_id,p_soth\n1_999999,0.5\n")
+    query = (
+        "select genea_key, geneb_key, technology, p_soth, q_soth, new_rank_score, batch_id "
+        "from fact.fact_gene_pair_metrics where batch_id is not null order by genea_key, geneb_key, technology"
+    )
+    for wh in (duck, pg):
+        before = wh.scalar("select count(*) from analytics.pair_metrics_imported")
+        proc = wh.cli("import-scores", str(bad), "--disease", "SEPSIS", "--technology", "MICROARRAY")
+        assert proc.returncode == 3 and proc.stderr.startswith("error 54200 PAIR_GENEKEY_NOT_FOUND: bad.csv line 2")
+        assert wh.scalar("select count(*) from analytics.pair_metrics_imported") == before == 0
+        wh.cli("import-scores", str(path), "--disease", "SEPSIS", "--config", str(config), check=True)
+    assert duck.query(query) == pg.query(query)
+    assert len(pg.query(query)) == 2
+    assert pg.scalar("select count(*) from fact.fact_gene_pair_metrics") == 2 * 190 + 1
+    overridden = pg.query(
+        f"select p_soth, feature_run_id from fact.fact_gene_pair_metrics where genea_key = {rows[1][0]} "
+        f"and geneb_key = {rows[1][1]} and technology = 'MICROARRAY'"
+    )
+    assert overridden == [(0.5, None)]
+    kept = pg.scalar(
+        f"select p_soth from fact.fact_gene_pair_metrics where genea_key = {rows[0][0]} "
+        f"and geneb_key = {rows[0][1]} and technology = 'MICROARRAY'"
+    )
+    assert kept != 0.9
+    again = pg.cli("import-scores", str(path), "--disease", "SEPSIS", check=True)
+    assert "already imported" in again.stdout
