@@ -19,7 +19,7 @@ dim_gene as (
     select * from {{ ref('dim_gene') }}
 ),
 
-{#- candidate pairs, and the pairs of imported META rows (genepair import-scores) -#}
+-- candidate pairs, and the pairs of imported META rows (genepair import-scores)
 pairs as (
     select
         genea_key,

@@ -65,6 +65,21 @@ class BackgroundLint:
 BACKGROUND: dict[str, BackgroundLint] = {}
 
 
+DBT_PROJECT_PATHS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "analyses", "tests/dbt")
+
+
+def copy_dbt_project(project: Path) -> Path:
+    """A copy of the dbt project (and a profiles.yml) in ``project``, to change freely."""
+    import shutil
+
+    for rel in DBT_PROJECT_PATHS:
+        src, dst = ROOT / rel, project / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dst)
+    shutil.copyfile(ROOT / "profiles.yml.example", project / "profiles.yml")
+    return project
+
+
 def shared_or_skip(*parts: str) -> Path:
     path = SHARED_REFINEBIO.joinpath(*parts)
     if not path.exists():

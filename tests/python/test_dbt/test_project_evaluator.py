@@ -16,14 +16,13 @@ import duckdb
 import pytest
 import yaml
 
-from support import ROOT
+from support import ROOT, copy_dbt_project
 
 pytestmark = pytest.mark.slow
 
 EVALUATOR = ROOT.parent / "shared" / "dbt_packages" / "dbt_project_evaluator"
 CONFIG = ROOT / "tests" / "evaluator"
 DBT = str(Path(sys.executable).parent / "dbt")
-PROJECT_PATHS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "analyses", "tests/dbt")
 # coverage summaries: one row each, judged by their own rule tests
 SUMMARIES = {"fct_test_coverage", "fct_documentation_coverage"}
 
@@ -41,12 +40,7 @@ def evaluated(tmp_path_factory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("evaluator")
     # local package paths resolve from the root project, which needs ../shared beside it
     (root / "shared").symlink_to(ROOT.parent / "shared")
-    project = root / "project"
-    for rel in PROJECT_PATHS:
-        src, dst = ROOT / rel, project / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dst)
-    shutil.copyfile(ROOT / "profiles.yml.example", project / "profiles.yml")
+    project = copy_dbt_project(root / "project")
     shutil.copyfile(
         CONFIG / "dbt_project_evaluator_exceptions.csv", project / "seeds" / "dbt_project_evaluator_exceptions.csv"
     )

@@ -51,7 +51,9 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 
 def _model_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.sql") if ".yml" not in p.parent.name and "tests" not in p.parts)
+    return sorted(
+        p for p in root.rglob("*.sql") if not p.parent.name.endswith((".yml", ".yaml")) and "tests" not in p.parts
+    )
 
 
 def _tsql_problems(sql: str) -> list[str]:

@@ -19,7 +19,7 @@ from genepair.rank import rank_settings
 from genepair.synthetic import StudySpec, demo_pairs, known_genes, write_download
 from loader.errors import LoaderError
 from scoring.ranking import Feature, RankParams, rank_slice
-from support import ROOT, Warehouse
+from support import Warehouse, copy_dbt_project
 
 pytestmark = pytest.mark.slow
 SCORES = ["unsupervised_score", "metrics_score", "rank_score", "new_rank_score"]
@@ -231,12 +231,7 @@ def test_pair_features_in_long_form_equal_the_fact(ranked):
 def test_the_catalog_test_fails_both_ways(ranked, tmp_path):
     """A catalog without power_score and with a name that is no column: two failing rows."""
     wh, _, _ = ranked
-    project = tmp_path / "project"
-    for rel in ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "analyses", "tests/dbt"):
-        src, dst = ROOT / rel, project / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dst)
-    shutil.copyfile(ROOT / "profiles.yml.example", project / "profiles.yml")
+    project = copy_dbt_project(tmp_path / "project")
     path = project / "models" / "marts" / "meta" / "feature_catalog.yaml"
     doc = yaml.safe_load(path.read_text())
     features = doc["models"][0]["config"]["meta"]["features"]
