@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -61,12 +60,17 @@ def main() -> None:
     con = duckdb.connect(str(DB))
     con.execute("delete from analytics.rank_runs")
     con.close()
+    log = OUT / "rank_output.txt"
     t = time.perf_counter()
-    proc = subprocess.run([genepair, "rank", "--config", str(config)], env=env, capture_output=True, text=True)
+    with log.open("w") as out:
+        child = subprocess.Popen([genepair, "rank", "--config", str(config)], env=env, stdout=out, stderr=out)
+        # wait4: the peak RSS of this child alone (RUSAGE_CHILDREN would include the build)
+        _, status, usage = os.wait4(child.pid, 0)
     rank_s = time.perf_counter() - t
-    if proc.returncode != 0:
-        sys.exit(proc.stderr)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    output = log.read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(output)
+    rss = usage.ru_maxrss / 1024
 
     con = duckdb.connect(str(DB), read_only=True)
     t = time.perf_counter()
@@ -88,7 +92,7 @@ def main() -> None:
     con.close()
 
     print(f"pairs ranked: {a.size:,} (one slice: MICROARRAY, SEPSIS)")
-    print("  " + proc.stdout.strip().splitlines()[0])
+    print("  " + output.strip().splitlines()[0])
     print(f"  genepair rank: {rank_s:.1f} s wall, peak RSS {rss:.0f} MB")
     print(f"  baseline (read the slice + sort by q_star): {baseline_s:.2f} s; ratio {rank_s / baseline_s:.1f}x")
     for k in (10, 100):
