@@ -104,6 +104,9 @@ def rank_settings(ranking: dict[str, Any], features: list[Feature]) -> tuple[Ran
 
 
 def _catalog(warehouse: Warehouse) -> list[Feature]:
+    for table in (relations.FEATURE_CATALOG, relations.FACT_GENE_PAIR_METRICS):
+        if not warehouse.table_exists(table):
+            raise LoaderError("NO_FEATURE_RUN", f"{table} does not exist yet: run `genepair build`, then `score`")
     rows = warehouse.query(
         f"SELECT feature_name, direction, null_policy, rank_input, scope FROM {relations.FEATURE_CATALOG} "
         "ORDER BY feature_name"
