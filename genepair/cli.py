@@ -456,6 +456,75 @@ def demo(out: Path, target: str | None) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--no-auth", is_flag=True, help="No tokens: one local user (only on 127.0.0.1).")
+@click.option("--wait", "wait_s", default=5.0, show_default=True, type=click.FloatRange(0.1, 120),
+              help="Seconds a request waits for the warehouse (DuckDB lock, pool) before a 503.")  # fmt: skip
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def serve(host: str, port: int, no_auth: bool, wait_s: float, target: str | None, config_path: Path | None) -> None:
+    """The reviewers' REST API and web view (FastAPI on uvicorn); OpenAPI at /docs."""
+    from genepair.service.serve import serve as run_service
+
+    run_service(_target(target), config_path, host, port, no_auth, wait_s)
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens of the review API (reader: GET; reviewer: GET and POST reviews)."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice(["reader", "reviewer"]), required=True)
+@click.option("--name", required=True, help="Who uses the token (shown as the reviewer).")
+@click.option("--actor", default=lambda: os.environ.get("USER", "genepair"), help="Who creates it.")
+@TARGET_OPTION
+@handle_errors
+def token_create(role: str, name: str, actor: str, target: str | None) -> None:
+    """Create a token; it is printed once, alone on the last line (only its hash is stored)."""
+    from genepair.service.tokens import create_token
+    from loader.warehouse import open_warehouse
+
+    with open_warehouse(_target(target)) as warehouse:
+        warehouse.ensure_schema()
+        token_id, secret = create_token(warehouse, name, role, actor)
+    click.echo(f"token {token_id} for {name} ({role}); it is shown once, store it now:")
+    click.echo(secret)
+
+
+@token.command("revoke")
+@click.argument("token_id_or_name")
+@TARGET_OPTION
+@handle_errors
+def token_revoke(token_id_or_name: str, target: str | None) -> None:
+    """Revoke the active token with this id or name."""
+    from genepair.service.tokens import revoke_token
+    from loader.warehouse import open_warehouse
+
+    with open_warehouse(_target(target)) as warehouse:
+        warehouse.ensure_schema()
+        n = revoke_token(warehouse, token_id_or_name)
+    click.echo(f"revoked {n} token{'s' if n != 1 else ''} ({token_id_or_name})")
+
+
+@token.command("list")
+@TARGET_OPTION
+@handle_errors
+def token_list(target: str | None) -> None:
+    """Tokens (never their secrets): id, name, role, created, revoked."""
+    from genepair.service.tokens import list_tokens
+    from loader.warehouse import open_warehouse
+
+    with open_warehouse(_target(target)) as warehouse:
+        warehouse.ensure_schema()
+        for t in list_tokens(warehouse):
+            state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+            click.echo(f"{t['token_id']}  {t['token_name']:<24}{t['token_role']:<10}{t['created_at']!s:<28}{state}")
+
+
+@main.command()
 def errors() -> None:
     """Print the catalogue of named error codes."""
     click.echo(catalogue_markdown())

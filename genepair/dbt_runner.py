@@ -21,11 +21,6 @@ def ensure_profiles() -> Path:
     return PROJECT_ROOT
 
 
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def dbt_env(target: str) -> dict[str, str]:
     env = dict(os.environ)
     env["GENEPAIR_TARGET"] = target
@@ -80,7 +75,7 @@ def run_dbt(
     """Run one dbt command; returns (exit code, summary from run_results.json)."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [dbt_executable(), *_dbt_args(command, target, dbt_vars)],
+        [sys.executable, "-m", "genepair.dbt_child", json.dumps(_dbt_args(command, target, dbt_vars)), "--now"],
         cwd=PROJECT_ROOT,
         env=dbt_env(target),
         stdout=subprocess.PIPE if quiet else None,

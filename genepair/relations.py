@@ -20,6 +20,7 @@ FACT_GENE_PAIR_METRICS = "fact.fact_gene_pair_metrics"
 EXPORT_CONTRACT = "analytics.vw_export_contract"
 CANDIDATE_PAIRS = "analytics.tbl_gene_pairs_materialized"
 FEATURE_CATALOG = "meta.meta_feature_catalog"
+VW_PAIR_METRICS_RANKED = "analytics.vw_pair_metrics_ranked"
 
 # every relation above, for the test that checks each one is a model of the dbt project
 ALL = tuple(value for name, value in dict(globals()).items() if name.isupper())

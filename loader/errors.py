@@ -58,6 +58,19 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode(54100, "HETEROGENEITY_EXCESS", "pair excluded because i2_star > i2_max"),
         ErrorCode(54200, "PAIR_GENEKEY_NOT_FOUND", "a pair_id names a gene_key not in dim_gene"),
         ErrorCode(54201, "PAIR_ID_FORMAT_INVALID", "a pair_id is not `<int>_<int>`"),
+        ErrorCode(55001, "API_UNAUTHORIZED", "no valid bearer token (HTTP 401)"),
+        ErrorCode(55002, "API_FORBIDDEN", "the token's role may not do this (HTTP 403)"),
+        ErrorCode(55003, "API_PAIR_NOT_FOUND", "no gene pair with this pair_key, or no META row for it (HTTP 404)"),
+        ErrorCode(55004, "API_STALE_FEATURE_RUN", "the review names a feature run that is not current (HTTP 409)"),
+        ErrorCode(55005, "API_INVALID_REQUEST", "a parameter or body field is missing or out of range (HTTP 422)"),
+        ErrorCode(55006, "API_WAREHOUSE_BUSY", "another process holds the warehouse: retry (HTTP 503, Retry-After)"),
+        ErrorCode(55007, "API_IDEMPOTENCY_CONFLICT", "an Idempotency-Key reused with a different request (422)"),
+        ErrorCode(55008, "API_NOT_READY", "the warehouse is not built or scored yet (HTTP 503)"),
+        ErrorCode(55009, "API_INTERNAL", "an unexpected server error; details in the server log (HTTP 500)"),
+        ErrorCode(55010, "TOKEN_NOT_FOUND", "genepair token revoke: no active token with this id or name"),
+        ErrorCode(55011, "NO_AUTH_NOT_LOCAL", "genepair serve --no-auth on an address other than 127.0.0.1"),
+        ErrorCode(55012, "TOKEN_NAME_INVALID", "a token name is empty, too long or already in use"),
+        ErrorCode(55013, "API_NO_SUCH_ROUTE", "no such URL or method in the API (HTTP 404 / 405)"),
     ]
 }
 

@@ -24,6 +24,10 @@ class WarehouseError(Exception):
     """A target cannot be reached or used (not a user input problem)."""
 
 
+class WarehouseLockedError(WarehouseError):
+    """Another process holds the warehouse (DuckDB's file lock) longer than the wait allowed."""
+
+
 def default_target() -> str:
     return os.environ.get("GENEPAIR_TARGET", "duckdb")
 
@@ -36,6 +40,10 @@ class Warehouse:
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def query_records(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """A result as one dict per row (column name -> value)."""
         raise NotImplementedError
 
     def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:

@@ -11,30 +11,34 @@ import numpy as np
 import pyarrow as pa
 
 from loader.paths import duckdb_path
-from loader.warehouse.base import Warehouse, WarehouseError
+from loader.warehouse.base import Warehouse, WarehouseLockedError
 from loader.warehouse.tables import Table
 
 
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
 
-    def __init__(self, path: Path | None = None, memory_limit: str = "512MB", wait_s: float = 60.0) -> None:
+    def __init__(
+        self, path: Path | None = None, memory_limit: str = "512MB", wait_s: float = 60.0, read_only: bool = False
+    ) -> None:
         import duckdb
 
         self.path = Path(path) if path else duckdb_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_s
         while True:
             try:
-                self.con = duckdb.connect(str(self.path))
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise WarehouseError(
-                        f"cannot open {self.path}: {exc}. Another process (dbt, the loader) holds "
-                        "it; DuckDB allows one writer at a time"
+                    raise WarehouseLockedError(
+                        f"cannot open {self.path}: {exc}. Another process (dbt, the loader, genepair serve) "
+                        "holds it; DuckDB allows one writer at a time"
                     ) from None
-                time.sleep(0.5)
+                # short polls: a reader (genepair serve) holds the file for milliseconds at a time
+                time.sleep(0.1)
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
 
@@ -43,6 +47,11 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, list(params)).fetchall()
+
+    def query_records(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
         result = self.con.execute(sql, list(params)).fetchnumpy()

@@ -40,6 +40,18 @@ class PostgresWarehouse(Warehouse):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(self._sql(sql), list(params) or None).fetchall()
 
+    def query_records(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.con.execute(self._sql(sql), list(params) or None)
+        names = [d.name for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    @classmethod
+    def from_connection(cls, con: Any) -> PostgresWarehouse:
+        """A warehouse on a connection someone else owns (a pool's): close() is theirs."""
+        wh = cls.__new__(cls)
+        wh.con = con
+        return wh
+
     def query_columns(self, sql: str, params: Sequence[Any] = ()) -> list[np.ndarray]:
         cur = self.con.execute(self._sql(sql), list(params) or None)
         rows = cur.fetchall()

@@ -313,6 +313,34 @@ ANNOTATION_SOURCE = Table(
     description="The annotation in staging.gene_annotation: package, version, source dates and file hash.",
 )
 
+LLM_REVIEWS = Table(
+    "analytics",
+    "llm_reviews",
+    _cols(
+        "review_id code notnull, pair_key bigint notnull, disease_key int notnull, technology code notnull, "
+        "review_no int notnull, feature_run_id code notnull, verdict code notnull, rationale text notnull, "
+        "confidence double, model name, reviewer name notnull, reviewer_role code notnull, request_id code notnull, "
+        "idempotency_key name, request_hash hash notnull, previous_json text, result_json text notnull, "
+        "created_at timestamp notnull"
+    ),
+    primary_key=("review_id",),
+    description=(
+        "Append-only audit of reviews (`genepair serve`, POST /analytics/pairs/{pair_key}/review; seed 003 §H): "
+        "the source of truth for agent_result_json; review_no counts per (pair, disease, technology)."
+    ),
+)
+
+API_TOKENS = Table(
+    "meta",
+    "api_tokens",
+    _cols(
+        "token_id code notnull, token_name name notnull, token_role code notnull, token_hash hash notnull, "
+        "created_by name, created_at timestamp notnull, revoked_at timestamp"
+    ),
+    primary_key=("token_id",),
+    description="Bearer tokens of the review API (`genepair token create`): only the SHA-256 of a token is kept.",
+)
+
 PROCESS_LOG = Table(
     "meta",
     "meta_etl_process_log",
@@ -356,6 +384,8 @@ TABLES: tuple[Table, ...] = (
     IMPORT_BATCHES,
     GENE_ANNOTATION,
     ANNOTATION_SOURCE,
+    LLM_REVIEWS,
+    API_TOKENS,
     PROCESS_LOG,
     VALIDATION_LOG,
 )

@@ -1,4 +1,7 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='table',
+    indexes=[{'columns': ['pair_key']}] if target.type == 'postgres' else []
+) }}
 {#- SQL aggregator (SPEC §7): pools the per-study components of the current scoring run
     across studies, one META_STUDIES row per (pair, disease, technology).
     DerSimonian-Laird for dz_ss / dz_soth (Hedges' g) and for each cohort correlation on
@@ -9,7 +12,9 @@
     Then what lives outside the rebuild: the current ranking run's scores (genepair rank)
     and the imported META rows (genepair import-scores), merged by seed 003 §J: for the
     same pair, disease and technology the aggregator wins unless the CSV row says
-    csv_override = 1. -#}
+    csv_override = 1. Last, the newest review of each row (genepair serve, the review
+    store analytics.llm_reviews) sets agent_result_json: a rebuild never loses a review.
+    On PostgreSQL an index on pair_key serves the review API's pair lookups. -#}
 -- Generated per metric by Jinja loops: sqlfluff's layout rules cannot follow the
 -- rendered whitespace of the loops, so they are off for this file (logic rules stay on).
 -- noqa: disable=LT01,LT02,LT05,LT08,LT09,LT12
@@ -42,6 +47,10 @@ rank_runs as (
 
 imported as (
     select * from {{ ref('int_pair_metrics__imported') }}
+),
+
+reviews as (
+    select * from {{ ref('stg_reviews__llm_reviews') }}
 ),
 
 {{ gp_pair_metrics_ctes(final_name='aggregated') }},
@@ -126,10 +135,41 @@ import_rows as (
     where imported.csv_override = 1 or aggregated.genea_key is null
 ),
 
-final as (
+merged as (
     select * from aggregator_rows
     union all
     select * from import_rows
+),
+
+latest_reviews as (
+    select
+        pair_key,
+        disease_key,
+        technology,
+        result_json
+    from reviews
+    where is_latest = 1
+),
+
+final as (
+    select
+        {%- for k in keys %}
+        merged.{{ k }},
+        {%- endfor %}
+        {%- for feature in features %}
+        merged.{{ feature.name }},
+        {%- endfor %}
+        cast(coalesce(latest_reviews.result_json, merged.agent_result_json) as {{ gp_type('long_string') }})
+            as agent_result_json,
+        merged.feature_run_id,
+        merged.batch_id,
+        merged.etl_created_date
+    from merged
+    left join latest_reviews
+        on
+            merged.pair_key = latest_reviews.pair_key
+            and merged.disease_key = latest_reviews.disease_key
+            and merged.technology = latest_reviews.technology
 )
 
 select * from final
