@@ -49,7 +49,8 @@ def main() -> int:
 
 def _lock_held(result: Any) -> bool:
     exc = result.exception
-    return exc is not None and type(exc).__name__ == "IOException" and "Could not set lock" in str(exc)
+    # duckdb's IOException, raised as is or wrapped in dbt's runtime error
+    return exc is not None and "Could not set lock on file" in str(exc)
 
 
 def _invoke_waiting_for_lock(runner: Any, manifest: Any, args: list[str]) -> Any:

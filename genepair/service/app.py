@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genepair.service import forest, store
-from genepair.service.db import BusyError, ServiceDB
+from genepair.service.db import BusyError, ResultCache, ServiceDB
 from genepair.service.rationale import rationale
 from genepair.service.reviews import ReviewError, ReviewInput, record_review
 from genepair.service.schema import ErrorResponse, PairDetail, ReviewRequest, ReviewResponse, TopResponse
@@ -55,6 +56,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
+def _num(value: Any, fmt: str = ".4g") -> str:
+    """Numbers on the pages: 4 significant digits, a dash for null or NaN."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return format(value, fmt)
+
+
+TEMPLATES.env.filters["num"] = _num
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str
@@ -80,9 +91,12 @@ def _error_body(name: str, message: str, request_id: str) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
-    """JSON has no NaN or infinity: they leave as null."""
+    """JSON has no NaN or infinity: they leave as null. The warehouse keeps UTC times
+    without a zone; they leave as RFC 3339 times in UTC."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -173,6 +187,8 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    top_cache = ResultCache()
+    app.state.top_cache = top_cache
     app.state.tokens = {}
     app.state.tokens_lock = threading.Lock()
     plots: OrderedDict[str, bytes] = OrderedDict()
@@ -262,9 +278,13 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
              offset: int) -> dict[str, Any]:  # fmt: skip
         disease = disease or settings.default_disease
         params = {"disease": disease, "technology": technology, "q": q, "k_min": k_min, "i2_max": i2_max}
-        with db.read() as wh:
+
+        def read(wh: Any) -> tuple[list[dict[str, Any]], int, str | None]:
             rows, total = store.top_pairs(wh, params, limit, offset)
-            run = store.current_feature_run(wh)
+            return rows, total, store.current_feature_run(wh)
+
+        key = ("top", *params.values(), limit, offset)
+        rows, total, run = db.cached(top_cache, key, read)
         rows = _clean_rows(rows)
         for row in rows:
             row["rationale"] = rationale(row)
@@ -301,7 +321,7 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
             run = store.current_feature_run(wh)
             meta = _clean_rows(store.meta_rows(wh, pair_key))
             comps = _clean_rows(store.components(wh, pair["genea_key"], pair["geneb_key"], run))
-            history = store.reviews(wh, pair_key)
+            history = _clean_rows(store.reviews(wh, pair_key))
         for row in meta:
             row["rationale"] = rationale(row)
         return {
@@ -332,12 +352,7 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
                 "API_PAIR_NOT_FOUND",
                 f"pair {pair_key} has no META row for {label}" + (f" / {technology}" if technology else ""),
             )
-        if len(rows) > 1:
-            raise ApiError(
-                "API_INVALID_REQUEST",
-                f"pair {pair_key} has META rows for {', '.join(r['technology'] for r in rows)}: give technology",
-            )
-        meta = rows[0]
+        meta = rows[0]  # without technology: the first of the pair's technologies (the title names it)
         comps = [
             c
             for c in detail["components"]
@@ -429,7 +444,7 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
     ) -> JSONResponse:
         """Record a verdict: one audit row in analytics.llm_reviews and the META row's agent_result_json."""
         stored, replayed = _review(who, pair_key, body, request.state.request_id, idempotency_key)
-        payload = ReviewResponse.model_validate({"replayed": replayed, "review": stored})
+        payload = ReviewResponse.model_validate({"replayed": replayed, "review": _clean_rows([stored])[0]})
         return JSONResponse(payload.model_dump(mode="json"), status_code=200 if replayed else 201)
 
     @app.get("/health", tags=["service"])

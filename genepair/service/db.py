@@ -10,18 +10,31 @@ within about a second however busy the service is.
 
 PostgreSQL: a connection pool (psycopg_pool); a request waits up to ``wait_s`` for a
 free connection, else :class:`BusyError`.
+
+``cached`` serves a read from a cache that is exact: an entry is kept with the version of
+the warehouse it was computed from and used only while the warehouse still has that
+version. DuckDB's version is the database and WAL files' size, times and inode (any
+commit changes them; no writer can commit while the service reads); PostgreSQL's is the
+transaction snapshot (``pg_current_snapshot()``: which transactions are visible), the
+read running in the same REPEATABLE READ transaction, so a cached result is exactly what
+the query returns while no write commits anywhere in the cluster.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from loader.warehouse import Warehouse, WarehouseError
 from loader.warehouse.base import WarehouseLockedError
+
+T = TypeVar("T")
 
 
 class BusyError(Exception):
@@ -32,8 +45,39 @@ class BusyError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class ResultCache:
+    """At most ``size`` results, each with the warehouse version it was computed from."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable, version: Any) -> tuple[bool, Any]:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] == version:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return True, item[1]
+            self.misses += 1
+            return False, None
+
+    def put(self, key: Hashable, version: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (version, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class ServiceDB:
     target: str
+
+    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
+        """``compute(wh)`` on a read connection, or its cached result for this version."""
+        raise NotImplementedError
 
     @contextmanager
     def read(self) -> Iterator[Warehouse]:
@@ -96,6 +140,27 @@ class DuckDBServiceDB(ServiceDB):
         with self._open(read_only=True) as wh:
             yield wh
 
+    def _version(self) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = os.stat(path)
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
+
+    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
+        before = self._version()
+        hit, value = cache.get(key, before)
+        if hit:
+            return value
+        with self.read() as wh:
+            value = compute(wh)
+        if self._version() == before:  # nobody wrote between the two looks
+            cache.put(key, before, value)
+        return value
+
     @contextmanager
     def write(self) -> Iterator[Warehouse]:
         with self._open(read_only=False) as wh, wh.transaction():
@@ -147,6 +212,21 @@ class PostgresServiceDB(ServiceDB):
     def write(self) -> Iterator[Warehouse]:
         with self._conn() as wh, wh.transaction():
             yield wh
+
+    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
+        with self._conn() as wh:
+            wh.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                version = wh.query("SELECT pg_current_snapshot()::text")[0][0]
+                hit, value = cache.get(key, version)
+                if not hit:
+                    value = compute(wh)
+                    cache.put(key, version, value)
+            except BaseException:
+                wh.rollback()
+                raise
+            wh.commit()
+            return value
 
     def close(self) -> None:
         self.pool.close()

@@ -31,7 +31,9 @@ def server_or_skip() -> None:
 class PgWarehouse:
     """A fresh database on the test server, driven through the real CLI (--target postgres)."""
 
-    def __init__(self, root: Path, name: str | None = None) -> None:
+    def __init__(self, root: Path, name: str | None = None, template: str | None = None) -> None:
+        """``template``: a built database to copy (CREATE DATABASE ... TEMPLATE; nobody may
+        be connected to it)."""
         import psycopg
 
         root.mkdir(parents=True, exist_ok=True)
@@ -39,7 +41,7 @@ class PgWarehouse:
         self.dbname = name or f"genepair_t_{uuid.uuid4().hex[:10]}"
         with psycopg.connect("", autocommit=True) as con:
             con.execute(f"DROP DATABASE IF EXISTS {self.dbname}")
-            con.execute(f"CREATE DATABASE {self.dbname}")
+            con.execute(f"CREATE DATABASE {self.dbname}" + (f" TEMPLATE {template}" if template else ""))
         self.env = dict(os.environ)
         self.env.update(
             {"PGDATABASE": self.dbname, "GENEPAIR_TARGET": "postgres", "GENEPAIR_LOG_DIR": str(root / "logs")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from support import Warehouse
+from support.pg import PgWarehouse, server_or_skip
 from support.service import build, write_inputs
 
 
@@ -20,3 +21,14 @@ def built_duckdb(tmp_path_factory, service_inputs) -> Warehouse:
     wh = Warehouse(tmp_path_factory.mktemp("service-duckdb"))
     build(wh, *service_inputs)
     return wh
+
+
+@pytest.fixture(scope="session")
+def built_postgres(tmp_path_factory, service_inputs):
+    """The same warehouse on PostgreSQL (skipped without a server); modules copy it with
+    ``PgWarehouse(root, template=built_postgres.dbname)``."""
+    server_or_skip()
+    pg = PgWarehouse(tmp_path_factory.mktemp("service-pg"))
+    build(pg, *service_inputs)
+    yield pg
+    pg.drop()
