@@ -217,4 +217,5 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
             ],
         )
         runlog.flush(warehouse)
+    warehouse.refresh_indexes(PAIR_COMPONENTS)
     return ScoreResult(run_id, len(studies), int(gene_a.size), n_rows, time.perf_counter() - started, False)

@@ -21,4 +21,12 @@ if [ ! -f /usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite ]; then
     { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq r-bioc-org.hs.eg.db >/dev/null; } \
         || echo "could not install r-bioc-org.hs.eg.db: the annotation test will be skipped" >&2
 fi
+# the web view's browser test drives Debian's chromium (headless) through chromium-driver;
+# skipped, with the reason, when they cannot be installed
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "installing chromium and chromium-driver for the web view's browser test" >&2
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+        || echo "could not install chromium: the browser test will be skipped" >&2
+fi
 exec "$BIN/python" -m pytest "$@"

@@ -314,6 +314,41 @@ CREATE TABLE staging.gene_annotation_source (
     loaded_at DATETIME2 NOT NULL
 );
 
+IF OBJECT_ID(N'analytics.llm_reviews', N'U') IS NULL
+CREATE TABLE analytics.llm_reviews (
+    review_id VARCHAR(64) NOT NULL,
+    pair_key BIGINT NOT NULL,
+    disease_key INT NOT NULL,
+    technology VARCHAR(64) NOT NULL,
+    review_no INT NOT NULL,
+    feature_run_id VARCHAR(64) NOT NULL,
+    verdict VARCHAR(64) NOT NULL,
+    rationale NVARCHAR(MAX) NOT NULL,
+    confidence DOUBLE PRECISION,
+    model NVARCHAR(400),
+    reviewer NVARCHAR(400) NOT NULL,
+    reviewer_role VARCHAR(64) NOT NULL,
+    request_id VARCHAR(64) NOT NULL,
+    idempotency_key NVARCHAR(400),
+    request_hash CHAR(64) NOT NULL,
+    previous_json NVARCHAR(MAX),
+    result_json NVARCHAR(MAX) NOT NULL,
+    created_at DATETIME2 NOT NULL,
+    PRIMARY KEY (review_id)
+);
+
+IF OBJECT_ID(N'meta.api_tokens', N'U') IS NULL
+CREATE TABLE meta.api_tokens (
+    token_id VARCHAR(64) NOT NULL,
+    token_name NVARCHAR(400) NOT NULL,
+    token_role VARCHAR(64) NOT NULL,
+    token_hash CHAR(64) NOT NULL,
+    created_by NVARCHAR(400),
+    created_at DATETIME2 NOT NULL,
+    revoked_at DATETIME2,
+    PRIMARY KEY (token_id)
+);
+
 IF OBJECT_ID(N'meta.meta_etl_process_log', N'U') IS NULL
 CREATE TABLE meta.meta_etl_process_log (
     run_id VARCHAR(64) NOT NULL,

@@ -187,7 +187,7 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
-    top_cache = ResultCache()
+    top_cache, detail_cache = ResultCache(), ResultCache()
     app.state.top_cache = top_cache
     app.state.tokens = {}
     app.state.tokens_lock = threading.Lock()
@@ -274,8 +274,9 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
         return _respond_error(request, "API_INTERNAL", "unexpected server error; the server log has the details")
 
     # -- the API ---------------------------------------------------------------------
-    def _top(disease: str | None, technology: str | None, q: float, k_min: int, i2_max: float, limit: int,
-             offset: int) -> dict[str, Any]:  # fmt: skip
+    def _top_cached(disease: str | None, technology: str | None, q: float, k_min: int, i2_max: float, limit: int,
+                    offset: int) -> tuple[dict[str, Any], bytes]:  # fmt: skip
+        """The page of the ranked view as a dict (for the pages) and as the API's JSON body."""
         disease = disease or settings.default_disease
         params = {"disease": disease, "technology": technology, "q": q, "k_min": k_min, "i2_max": i2_max}
 
@@ -283,21 +284,27 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
             rows, total = store.top_pairs(wh, params, limit, offset)
             return rows, total, store.current_feature_run(wh)
 
-        key = ("top", *params.values(), limit, offset)
-        rows, total, run = db.cached(top_cache, key, read)
-        rows = _clean_rows(rows)
-        for row in rows:
-            row["rationale"] = rationale(row)
-        nxt = offset + len(rows)
-        return {
-            **params,
-            "limit": limit,
-            "offset": offset,
-            "total": total,
-            "next_offset": nxt if nxt < total else None,
-            "feature_run_id": run,
-            "rows": rows,
-        }
+        def finish(raw: tuple[list[dict[str, Any]], int, str | None]) -> tuple[dict[str, Any], bytes]:
+            rows, total, run = raw
+            rows = _clean_rows(rows)
+            for row in rows:
+                row["rationale"] = rationale(row)
+            nxt = offset + len(rows)
+            payload = {
+                **params,
+                "limit": limit,
+                "offset": offset,
+                "total": total,
+                "next_offset": nxt if nxt < total else None,
+                "feature_run_id": run,
+                "rows": rows,
+            }
+            return payload, TopResponse.model_validate(payload).model_dump_json().encode()
+
+        return db.cached(top_cache, ("top", *params.values(), limit, offset), read, finish)
+
+    def _top(*args: Any) -> dict[str, Any]:
+        return _top_cached(*args)[0]
 
     @app.get("/analytics/pairs/top", response_model=TopResponse, responses=ERRORS, tags=["pairs"])
     def top_pairs(
@@ -309,31 +316,38 @@ def create_app(settings: Settings, db: ServiceDB) -> FastAPI:
         i2_max: Annotated[float, Query(ge=0, le=100, description="i2_star threshold (%)")] = 75.0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_KEY)] = 0,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Rows of vw_pair_metrics_ranked in rank_position order, with gene ids and a rationale."""
-        return _top(disease, technology, q, k_min, i2_max, limit, offset)
+        body = _top_cached(disease, technology, q, k_min, i2_max, limit, offset)[1]
+        return Response(body, media_type="application/json")
 
     def _detail(pair_key: int) -> dict[str, Any]:
-        with db.read() as wh:
+        def read(wh: Any) -> tuple[Any, ...]:
             pair = store.gene_pair(wh, pair_key)
             if pair is None:
                 raise ApiError("API_PAIR_NOT_FOUND", f"no gene pair with pair_key {pair_key}")
             run = store.current_feature_run(wh)
-            meta = _clean_rows(store.meta_rows(wh, pair_key))
-            comps = _clean_rows(store.components(wh, pair["genea_key"], pair["geneb_key"], run))
-            history = _clean_rows(store.reviews(wh, pair_key))
-        for row in meta:
-            row["rationale"] = rationale(row)
-        return {
-            "pair_key": pair_key,
-            "pair_natural_key": pair["pair_natural_key"],
-            "gene_a": {"gene_key": pair["genea_key"], "gene_id": pair["genea_id"], "symbol": pair["genea_symbol"]},
-            "gene_b": {"gene_key": pair["geneb_key"], "gene_id": pair["geneb_id"], "symbol": pair["geneb_symbol"]},
-            "feature_run_id": run,
-            "meta": meta,
-            "components": comps,
-            "reviews": history,
-        }
+            meta = store.meta_rows(wh, pair_key)
+            comps = store.components(wh, pair["genea_key"], pair["geneb_key"], run)
+            return pair, run, meta, comps, store.reviews(wh, pair_key)
+
+        def finish(raw: tuple[Any, ...]) -> dict[str, Any]:
+            pair, run, meta, comps, history = raw
+            meta = _clean_rows(meta)
+            for row in meta:
+                row["rationale"] = rationale(row)
+            return {
+                "pair_key": pair_key,
+                "pair_natural_key": pair["pair_natural_key"],
+                "gene_a": {"gene_key": pair["genea_key"], "gene_id": pair["genea_id"], "symbol": pair["genea_symbol"]},
+                "gene_b": {"gene_key": pair["geneb_key"], "gene_id": pair["geneb_id"], "symbol": pair["geneb_symbol"]},
+                "feature_run_id": run,
+                "meta": meta,
+                "components": _clean_rows(comps),
+                "reviews": _clean_rows(history),
+            }
+
+        return db.cached(detail_cache, ("detail", pair_key), read, finish)
 
     @app.get("/analytics/pairs/{pair_key}", response_model=PairDetail, responses={**ERRORS, **NOT_FOUND},
              tags=["pairs"])  # fmt: skip

@@ -75,8 +75,12 @@ class ResultCache:
 class ServiceDB:
     target: str
 
-    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
-        """``compute(wh)`` on a read connection, or its cached result for this version."""
+    def cached(
+        self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], Any], finish: Callable[[Any], T]
+    ) -> T:
+        """``finish(compute(wh))`` (``compute`` on a read connection, ``finish`` without
+        one where the engine allows: serialising does not hold DuckDB's file), or the
+        cached result for this warehouse version."""
         raise NotImplementedError
 
     @contextmanager
@@ -150,13 +154,16 @@ class DuckDBServiceDB(ServiceDB):
                 out.append(None)
         return tuple(out)
 
-    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
+    def cached(
+        self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], Any], finish: Callable[[Any], T]
+    ) -> T:
         before = self._version()
         hit, value = cache.get(key, before)
         if hit:
             return value
         with self.read() as wh:
-            value = compute(wh)
+            raw = compute(wh)
+        value = finish(raw)
         if self._version() == before:  # nobody wrote between the two looks
             cache.put(key, before, value)
         return value
@@ -213,14 +220,16 @@ class PostgresServiceDB(ServiceDB):
         with self._conn() as wh, wh.transaction():
             yield wh
 
-    def cached(self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], T]) -> T:
+    def cached(
+        self, cache: ResultCache, key: Hashable, compute: Callable[[Warehouse], Any], finish: Callable[[Any], T]
+    ) -> T:
         with self._conn() as wh:
             wh.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 version = wh.query("SELECT pg_current_snapshot()::text")[0][0]
                 hit, value = cache.get(key, version)
                 if not hit:
-                    value = compute(wh)
+                    value = finish(compute(wh))
                     cache.put(key, version, value)
             except BaseException:
                 wh.rollback()

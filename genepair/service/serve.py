@@ -6,6 +6,7 @@ import ipaddress
 import logging
 from pathlib import Path
 
+from genepair.service import forest
 from genepair.service.app import Settings, create_app
 from genepair.service.db import service_db
 from loader.errors import GenepairError
@@ -41,6 +42,7 @@ def serve(target: str, config_path: Path | None, host: str, port: int, no_auth: 
     settings = settings_for(target, config_path, no_auth)
     db = service_db(target, wait_s=wait_s)
     app = create_app(settings, db)
+    forest.warm_up()
     access = logging.getLogger("genepair.serve")
     access.setLevel(logging.INFO)
     stream = logging.StreamHandler()

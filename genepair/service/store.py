@@ -80,20 +80,33 @@ def meta_rows(wh: Warehouse, pair_key: int) -> list[dict[str, Any]]:
 
 def components(wh: Warehouse, genea_key: int, geneb_key: int, feature_run_id: str | None) -> list[dict[str, Any]]:
     """Per-study components of the pair in the current feature run (the pooling's inputs),
-    with each study's accession and active disease."""
+    with each study's accession and active disease. Two statements: the component rows by
+    the pair's keys alone (zone maps on DuckDB, the BRIN index on PostgreSQL find them),
+    then the few studies they name."""
     if feature_run_id is None:
         return []
-    return wh.query_records(
-        "SELECT s.study_accession_code, c.study_key, c.batch_id, c.technology, d.disease_label, "
-        f"dm.disease_key, {', '.join('c.' + f for f in COMPONENT_FIELDS)} "
-        f"FROM {PAIR_COMPONENTS.qualified} AS c "
-        f"INNER JOIN {relations.DIM_STUDY} AS s ON s.study_key = c.study_key "
-        f"LEFT JOIN {relations.STUDY_DISEASE_MAP} AS dm ON dm.study_key = c.study_key AND dm.is_active = 1 "
-        f"LEFT JOIN {relations.DIM_DISEASE} AS d ON d.disease_key = dm.disease_key "
-        "WHERE c.feature_run_id = ? AND c.genea_key = ? AND c.geneb_key = ? "
-        "ORDER BY d.disease_label, c.technology, s.study_accession_code",
+    rows = wh.query_records(
+        f"SELECT study_key, batch_id, technology, {', '.join(COMPONENT_FIELDS)} FROM {PAIR_COMPONENTS.qualified} "
+        "WHERE feature_run_id = ? AND genea_key = ? AND geneb_key = ?",
         (feature_run_id, genea_key, geneb_key),
     )
+    if not rows:
+        return []
+    keys = sorted({r["study_key"] for r in rows})
+    studies = {
+        s["study_key"]: s
+        for s in wh.query_records(
+            "SELECT s.study_key, s.study_accession_code, dm.disease_key, d.disease_label "
+            f"FROM {relations.DIM_STUDY} AS s "
+            f"LEFT JOIN {relations.STUDY_DISEASE_MAP} AS dm ON dm.study_key = s.study_key AND dm.is_active = 1 "
+            f"LEFT JOIN {relations.DIM_DISEASE} AS d ON d.disease_key = dm.disease_key "
+            f"WHERE s.study_key IN ({', '.join('?' for _ in keys)})",
+            keys,
+        )
+    }
+    out = [{**studies[r["study_key"]], **r} for r in rows]
+    out.sort(key=lambda r: (r["disease_label"] or "", r["technology"], r["study_accession_code"]))
+    return out
 
 
 REVIEW_FIELDS = (

@@ -106,6 +106,10 @@ class Warehouse:
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         self.execute(f"UPDATE {target} AS t SET {sets} FROM {source} AS s WHERE {on} AND s.{where[0]} = ?", (where[1],))
 
+    def refresh_indexes(self, table: Table) -> None:
+        """After a bulk rewrite of ``table`` (outside a transaction): bring its secondary
+        indexes up to date where the engine does not (PostgreSQL's BRIN)."""
+
     # servers: two loaders starting at once would race on CREATE ... IF NOT EXISTS
     serialise_ddl: bool = False
 

@@ -65,6 +65,11 @@ class PostgresWarehouse(Warehouse):
     def close(self) -> None:
         self.con.close()
 
+    def refresh_indexes(self, table: Table) -> None:
+        if table.qualified == "analytics.pair_study_components":
+            # rebuilt, not summarised: rows of a new run reuse the pages of the deleted one
+            self.con.execute("REINDEX INDEX CONCURRENTLY analytics.pair_study_components_pairs")
+
     def lock_study(self, study: str) -> None:
         self.con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"genepair:{study}"])
 

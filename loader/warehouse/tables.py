@@ -428,4 +428,17 @@ def ddl(dialect: str, primary_keys: bool = True) -> list[str]:
         pk = primary_keys or table not in (EXPRESSION_VALUES, PAIR_COMPONENTS, RANK_SCORES)
         stmts.append(create_table_sql(table, dialect, with_primary_key=pk))
     stmts.append(EXPRESSION_ROWS_VIEW.format(or_replace="OR ALTER" if dialect == "sqlserver" else "OR REPLACE"))
+    if dialect == "postgres":
+        stmts.append(PG_COMPONENTS_INDEX)
     return stmts
+
+
+# PostgreSQL: one pair's components (the review API's pair page) without reading the whole
+# table. A BRIN index (a few hundred kB for 10 M rows; nothing to maintain during COPY)
+# works because each study's rows arrive in pair order; `genepair score` rebuilds it after
+# writing (Warehouse.refresh_indexes). DuckDB's zone maps do the same by themselves; SQL
+# Server has the clustered key.
+PG_COMPONENTS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS pair_study_components_pairs ON analytics.pair_study_components "
+    "USING brin (genea_key, geneb_key) WITH (pages_per_range = 32);"
+)
