@@ -94,6 +94,7 @@ def build_postgres(env: dict[str, str]) -> None:
                     copy.write(buf.getvalue())
         dst.commit()
         dst.autocommit = True
+        dst.execute("REINDEX INDEX analytics.pair_study_components_pairs")  # as genepair score does
         for table in COPIED:
             dst.execute(f"ANALYZE {table}")
     src.close()

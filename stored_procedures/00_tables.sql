@@ -325,7 +325,7 @@ CREATE TABLE analytics.llm_reviews (
     verdict VARCHAR(64) NOT NULL,
     rationale NVARCHAR(MAX) NOT NULL,
     confidence DOUBLE PRECISION,
-    model NVARCHAR(400),
+    model_name NVARCHAR(400),
     reviewer NVARCHAR(400) NOT NULL,
     reviewer_role VARCHAR(64) NOT NULL,
     request_id VARCHAR(64) NOT NULL,

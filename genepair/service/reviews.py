@@ -53,12 +53,7 @@ def _now() -> datetime:
 
 
 def _select_review(wh: Warehouse, where: str, params: tuple[Any, ...]) -> dict[str, Any]:
-    cols = ", ".join("d.disease_label" if f == "disease_label" else f"r.{f}" for f in store.REVIEW_FIELDS)
-    rows = wh.query_records(
-        f"SELECT {cols}, r.request_hash FROM {LLM_REVIEWS.qualified} AS r "
-        f"INNER JOIN {relations.DIM_DISEASE} AS d ON d.disease_key = r.disease_key WHERE {where}",
-        params,
-    )
+    rows = wh.query_records(store.review_select(where, ", r.request_hash"), params)
     return rows[0] if rows else {}
 
 
@@ -145,7 +140,7 @@ def record_review(
                 "verdict": review.verdict,
                 "rationale": review.rationale,
                 "confidence": review.confidence,
-                "model": review.model,
+                "model_name": review.model,
                 "reviewer": who.name,
                 "reviewer_role": who.role,
                 "request_id": request_id,

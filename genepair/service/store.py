@@ -115,14 +115,22 @@ REVIEW_FIELDS = (
 )  # fmt: skip
 
 
+_REVIEW_SOURCE = {"disease_label": "d.disease_label", "model": "r.model_name AS model"}
+
+
+def review_select(where: str, extra: str = "") -> str:
+    """SELECT of reviews as the API shows them (``r`` the audit table, ``d`` its disease)."""
+    cols = ", ".join(_REVIEW_SOURCE.get(f, f"r.{f}") for f in REVIEW_FIELDS)
+    return (
+        f"SELECT {cols}{extra} FROM {LLM_REVIEWS.qualified} AS r "
+        f"INNER JOIN {relations.DIM_DISEASE} AS d ON d.disease_key = r.disease_key WHERE {where}"
+    )
+
+
 def reviews(wh: Warehouse, pair_key: int) -> list[dict[str, Any]]:
     """The pair's reviews, newest first."""
-    cols = ", ".join("d.disease_label" if f == "disease_label" else f"r.{f}" for f in REVIEW_FIELDS)
     return wh.query_records(
-        f"SELECT {cols} FROM {LLM_REVIEWS.qualified} AS r "
-        f"INNER JOIN {relations.DIM_DISEASE} AS d ON d.disease_key = r.disease_key "
-        "WHERE r.pair_key = ? ORDER BY r.created_at DESC, r.review_no DESC, r.review_id",
-        (pair_key,),
+        review_select("r.pair_key = ?") + " ORDER BY r.created_at DESC, r.review_no DESC, r.review_id", (pair_key,)
     )
 
 

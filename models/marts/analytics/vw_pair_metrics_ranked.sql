@@ -25,8 +25,7 @@ starred as (
         dim_gene_pair.pair_natural_key,
         dim_gene_pair.genea_symbol,
         dim_gene_pair.geneb_symbol,
-        least(coalesce(metrics.q_combined, 1.0), coalesce(metrics.q_ss, 1.0), coalesce(metrics.q_soth, 1.0))
-            as q_star,
+        {{ gp_q_star('metrics.') }} as q_star,
         least(coalesce(metrics.dz_ss_i2, 100.0), coalesce(metrics.dz_soth_i2, 100.0)) as i2_star
     from metrics
     inner join dim_gene_pair

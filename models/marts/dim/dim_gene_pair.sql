@@ -3,7 +3,8 @@
     unique_key='pair_natural_key',
     incremental_strategy='delete+insert',
     full_refresh=false,
-    on_schema_change='fail'
+    on_schema_change='fail',
+    indexes=[{'columns': ['pair_key'], 'unique': true}] if target.type == 'postgres' else []
 ) }}
 {#- Canonical gene pairs (genea_key < geneb_key) with a stable pair_key: the candidate
     pairs and the pairs of imported rows; only new pairs are appended on incremental runs. -#}
