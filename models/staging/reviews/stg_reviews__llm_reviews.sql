@@ -6,19 +6,10 @@ with source as (
 
 numbered as (
     select
-        review_id,
-        pair_key,
-        disease_key,
-        technology,
-        review_no,
-        feature_run_id,
-        verdict,
-        reviewer,
-        result_json,
-        created_at,
+        source.*,
         row_number() over (
-            partition by pair_key, disease_key, technology
-            order by review_no desc, created_at desc
+            partition by source.pair_key, source.disease_key, source.technology
+            order by source.review_no desc, source.created_at desc
         ) as review_recency
     from source
 ),
