@@ -320,8 +320,8 @@ LLM_REVIEWS = Table(
         "review_id code notnull, pair_key bigint notnull, disease_key int notnull, technology code notnull, "
         "review_no int notnull, feature_run_id code notnull, verdict code notnull, rationale text notnull, "
         "confidence double, model_name name, reviewer name notnull, reviewer_role code notnull, "
-        "request_id code notnull, idempotency_key name, request_hash hash notnull, previous_json text, result_json text notnull, "
-        "created_at timestamp notnull"
+        "request_id code notnull, idempotency_key name, request_hash hash notnull, previous_json text, "
+        "result_json text notnull, created_at timestamp notnull"
     ),
     primary_key=("review_id",),
     description=(
