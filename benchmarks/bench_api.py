@@ -204,8 +204,10 @@ def bench_engine(engine: str, env: dict[str, str], seconds: float, port: int) ->
             r = load_level(server.url, token, clients, seconds)
             print(f"  {clients:>8}{r['n']:>10,}{r['errors']:>8}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['rps']:>9.0f}"
                   f"{r['p95'] / base:>10.3f}")  # fmt: skip
-        print(f"  forest.svg of one pair (10 pairs): first render p50 {statistics.median(first) * 1e3:.0f} ms, "
-              f"max {max(first) * 1e3:.0f} ms; again (cached) p50 {statistics.median(again) * 1e3:.0f} ms")
+        print(
+            f"  forest.svg of one pair (10 pairs): first render p50 {statistics.median(first) * 1e3:.0f} ms, "
+            f"max {max(first) * 1e3:.0f} ms; again (cached) p50 {statistics.median(again) * 1e3:.0f} ms"
+        )
     finally:
         server.stop()
 
