@@ -20,6 +20,7 @@ import click
 from genepair import relations
 from loader.errors import GenepairError, catalogue_markdown
 from loader.warehouse import TARGETS, WarehouseError, default_target
+from loader.warehouse.base import storage_problem
 
 TARGET_OPTION = click.option(
     "--target",
@@ -47,8 +48,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except WarehouseError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except Exception as exc:
+            # a full disk, a read-only file or mount: a named error, not a traceback
+            problem = storage_problem(exc, _storage_label())
+            if problem is None:
+                raise
+            click.echo(problem.line(), err=True)
+            sys.exit(problem.exit_code)
 
     return wrapper
+
+
+def _storage_label() -> str:
+    from loader.paths import duckdb_path
+
+    return str(duckdb_path()) if default_target() == "duckdb" else f"the {default_target()} warehouse"
 
 
 def _target(target: str | None) -> str:
@@ -69,7 +83,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]:
     from loader.config import load_config
-    from loader.pipeline import load_download
+    from loader.pipeline import load_downloads
     from loader.runlog import RunLog
     from loader.warehouse import open_warehouse
 
@@ -77,27 +91,23 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
     paths = list(paths) or config.study_paths()
     if not paths:
         raise click.UsageError("give one or more download paths, or a pipeline.yaml with study paths")
-    results = []
     with open_warehouse(target) as warehouse:
         warehouse.ensure_schema()
-        for path in paths:
-            runlog = RunLog()
-            for res in load_download(warehouse, path, config, runlog):
-                results.append(res)
-                verb = {
-                    "loaded": "loaded",
-                    "skipped": "already loaded, nothing written",
-                    "reloaded": "reloaded (metadata changed)",
-                }[res.action]
-                detail = (
-                    f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}"
-                    if res.action != "skipped"
-                    else ""
-                )
-                superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
-                click.echo(
-                    f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip()
-                )
+        # all paths in one transaction: exit 3 means nothing changed, for every path
+        results = load_downloads(warehouse, paths, config, [RunLog() for _ in paths])
+        for res in results:
+            verb = {
+                "loaded": "loaded",
+                "skipped": "already loaded, nothing written",
+                "reloaded": "reloaded (metadata changed)",
+            }[res.action]
+            detail = (
+                f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}"
+                if res.action != "skipped"
+                else ""
+            )
+            superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
+            click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
     return results
 
 
@@ -130,8 +140,14 @@ def _refresh_rules(target: str) -> int:
 
 
 def _log_step(
-    target: str, step: str, status: str, started: float, context: dict[str, Any], error: str | None = None
-) -> None:
+    target: str,
+    step: str,
+    status: str,
+    started: float,
+    context: dict[str, Any],
+    error: str | None = None,
+    run_id: str | None = None,
+) -> str:
     """One meta_etl_process_log row for a step that ran outside the loader (dbt build)."""
     from datetime import timedelta
 
@@ -139,7 +155,7 @@ def _log_step(
     from loader.warehouse import open_warehouse
 
     seconds = time.perf_counter() - started
-    runlog = RunLog()
+    runlog = RunLog(run_id=run_id) if run_id else RunLog()
     rec = StepRecord(run_id=runlog.run_id, step=step, started_at=utcnow() - timedelta(seconds=seconds))
     rec.context.update(context)
     rec.context["seconds"] = round(seconds, 3)
@@ -148,6 +164,7 @@ def _log_step(
     runlog.records.append(rec)
     with open_warehouse(target) as warehouse, warehouse.transaction():
         runlog.flush(warehouse)
+    return runlog.run_id
 
 
 def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = (), quiet: bool = False) -> int:
@@ -157,6 +174,9 @@ def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = ()
     config = load_config(config_path)
     started = time.perf_counter()
     _refresh_rules(target)
+    # a RUNNING marker first: a build killed before its closing row is flagged by
+    # `genepair status` (the marts may then be partly rebuilt; see the README)
+    run_id = _log_step(target, "dbt_build_started", "RUNNING", started, {"args": list(dbt_args)})
     code, summary = run_dbt(["build", *dbt_args], target, config.dbt_vars(), quiet=quiet)
     _log_step(
         target,
@@ -165,6 +185,7 @@ def _build(target: str, config_path: Path | None, dbt_args: tuple[str, ...] = ()
         started,
         summary,
         None if code == 0 else f"dbt build exited {code}",
+        run_id=run_id,
     )
     if code != 0:
         if quiet and summary.get("output_tail"):
@@ -201,13 +222,14 @@ def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -
 
 def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
     from genepair.dbt_runner import PreparedDbt
-    from genepair.score import check_disease_scope, score
+    from genepair.score import check_disease_scope, require_scorable, score
     from loader.config import load_config
     from loader.runlog import RunLog
     from loader.warehouse import connect
 
     config = load_config(config_path)
     min_n = int(config.scoring.get("min_cohort_n", 4))
+    require_scorable(target)
     warehouse = connect(target)
     try:
         warehouse.ensure_schema()
@@ -375,7 +397,7 @@ def status(target: str | None, as_json: bool) -> None:
     from genepair.status import format_status, warehouse_status
     from loader.warehouse import open_warehouse
 
-    with open_warehouse(_target(target)) as warehouse:
+    with open_warehouse(_target(target), read_only=True) as warehouse:
         info = warehouse_status(warehouse)
     click.echo(json.dumps(info, indent=2, default=str) if as_json else format_status(info))
 
@@ -393,9 +415,11 @@ def disease() -> None:
 @handle_errors
 def disease_set(study: str, disease_label: str, actor: str, target: str | None) -> None:
     """Map STUDY to DISEASE_LABEL (closes the active mapping, keeps history)."""
-    from genepair.disease import set_disease
+    from genepair.disease import require_built, set_disease
     from loader.warehouse import open_warehouse
 
+    with open_warehouse(_target(target), read_only=True) as warehouse:
+        require_built(warehouse)  # before the writable open, which would create a file
     with open_warehouse(_target(target)) as warehouse:
         result = set_disease(warehouse, study, disease_label, actor)
     click.echo(f"{study} -> {result['disease']}" + ("" if result["changed"] else " (unchanged)"))

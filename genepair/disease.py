@@ -18,7 +18,7 @@ from loader.runlog import utcnow
 from loader.warehouse import Warehouse
 
 
-def _require_built(warehouse: Warehouse) -> None:
+def require_built(warehouse: Warehouse) -> None:
     for table in (relations.DIM_STUDY, relations.DIM_DISEASE, relations.STUDY_DISEASE_MAP):
         if not warehouse.table_exists(table):
             raise LoaderError(
@@ -27,7 +27,7 @@ def _require_built(warehouse: Warehouse) -> None:
 
 
 def set_disease(warehouse: Warehouse, study: str, disease: str, actor: str) -> dict[str, Any]:
-    _require_built(warehouse)
+    require_built(warehouse)
     disease = disease.upper()
     with warehouse.transaction():
         disease_map.lock_map(warehouse)
@@ -53,7 +53,7 @@ def set_disease(warehouse: Warehouse, study: str, disease: str, actor: str) -> d
 
 
 def list_mappings(warehouse: Warehouse, history: bool = False) -> list[dict[str, Any]]:
-    _require_built(warehouse)
+    require_built(warehouse)
     where = "" if history else "WHERE m.is_active = 1"
     rows = warehouse.query(
         "SELECT s.study_accession_code, d.disease_label, m.is_active, m.effective_from, m.effective_to, "

@@ -115,6 +115,22 @@ def components_table(
     )
 
 
+def require_scorable(target: str) -> None:
+    """Refuse `genepair score` before anything is built (53042), opening the warehouse
+    read-only so that the refusal changes nothing (not even creates a file)."""
+    from loader.warehouse import open_warehouse
+
+    with open_warehouse(target, read_only=True) as warehouse:
+        built = all(warehouse.table_exists(t) for t in (relations.DIM_STUDY, relations.STUDY_DISEASE_MAP))
+        studies = warehouse.query(f"SELECT count(*) FROM {relations.DIM_STUDY}")[0][0] if built else 0
+    if not studies:
+        raise GenepairError(
+            "NOTHING_TO_SCORE",
+            "no built studies in the warehouse: load downloads (`genepair load PATH`) and run `genepair build` "
+            "before `genepair score`",
+        )
+
+
 def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
     """Every study to pool needs exactly one active disease mapping (SPEC §6.8):
     54001 when none, 54002 when several; logged to meta_data_validation_log."""

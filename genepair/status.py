@@ -6,7 +6,25 @@ from typing import Any
 
 from genepair import relations
 from loader.warehouse import Warehouse
-from loader.warehouse.tables import BATCH_REGISTRY, EXPRESSION_ROWS
+from loader.warehouse.tables import BATCH_REGISTRY, EXPRESSION_ROWS, PROCESS_LOG
+
+
+def unfinished_build(warehouse: Warehouse) -> str | None:
+    """Start time of the latest `genepair build` that has no closing row (still running, or
+    killed / out of disk): its marts may be partly rebuilt until the next build ends."""
+    if not warehouse.table_exists(PROCESS_LOG.qualified):
+        return None
+    latest = warehouse.query(
+        f"SELECT run_id, started_at FROM {PROCESS_LOG.qualified} WHERE step = 'dbt_build_started' AND "
+        f"started_at = (SELECT max(started_at) FROM {PROCESS_LOG.qualified} WHERE step = 'dbt_build_started')"
+    )
+    if not latest:
+        return None
+    run_id, started_at = latest[0]
+    closed = warehouse.query(
+        f"SELECT count(*) FROM {PROCESS_LOG.qualified} WHERE run_id = ? AND step = 'dbt_build'", (run_id,)
+    )[0][0]
+    return None if closed else str(started_at)
 
 
 def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
@@ -28,6 +46,7 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         )
     ]
     counts = dict(warehouse.query(f"SELECT status, count(*) FROM {BATCH_REGISTRY.qualified} GROUP BY status"))
+    unfinished = unfinished_build(warehouse)
     built = warehouse.table_exists(relations.FACT_GENE_EXPRESSION) and warehouse.table_exists(relations.DIM_SAMPLE)
     out: dict[str, Any] = {
         "studies": studies,
@@ -35,6 +54,7 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         "staged_rows": warehouse.query(f"SELECT count(*) FROM {EXPRESSION_ROWS}")[0][0],
         "built": built,
         "fact_rows": None,
+        "unfinished_build": unfinished,
     }
     if built:
         out["fact_rows"] = warehouse.query(f"SELECT count(*) FROM {relations.FACT_GENE_EXPRESSION}")[0][0]
@@ -73,6 +93,11 @@ def format_status(status: dict[str, Any]) -> str:
         if status["fact_rows"] is not None
         else f"{len(status['studies'])} studies loaded, not built yet (run `genepair build`)"
     )
+    if status.get("unfinished_build"):
+        lines.append(
+            f"warning: the build started at {status['unfinished_build']} did not finish (still running, or "
+            "killed / failed mid-way): marts may be partly rebuilt until `genepair build` completes"
+        )
     header = f"{'study':<14}{'genes':>8}{'samples':>9}{'rows':>12}  {'unit':<10}{'coverage':>9}  labels"
     lines.append(header)
     for s in status["studies"]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,77 @@ GLOBAL_KEYS = {
     "target",
 }
 STUDY_KEYS = {"path", "units", "exclude_samples", "include_samples", "disease", "illness_overrides"}
-SECRET_WORDS = ("password", "secret", "api_key", "token")
+# a key that looks like a credential, at any depth and in any spelling (db_password,
+# dbPassword, passwd, pwd, client_secret, api_key, apiKey, access_token, credentials, ...)
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "apikey",
+    "api_key",
+    "api-key",
+    "token",
+    "credential",
+    "private_key",
+    "privatekey",
+    "dsn",
+    "connection_string",
+)
+MAX_CONFIG_BYTES = 1 << 20  # 1 MiB: a pipeline.yaml is a few KB
+MAX_CONFIG_NODES = 100_000  # scalars + collections after alias expansion (YAML alias bombs)
+MAX_CONFIG_DEPTH = 32
+
+
+def _int_in(lo: int, hi: int | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be an integer, got {type(value).__name__} {value!r}"
+        if value < lo or (hi is not None and value > hi):
+            return f"must be an integer in [{lo}, {hi if hi is not None else '∞'}), got {value}"
+        return None
+
+    return check
+
+
+def _number_in(lo: float, hi: float, lo_open: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {type(value).__name__} {value!r}"
+        if value != value or value < lo or value > hi or (lo_open and value == lo):
+            return f"must be a number in {'(' if lo_open else '['}{lo}, {hi}], got {value!r}"
+        return None
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or value not in choices:
+            return f"must be one of {', '.join(choices)}, got {value!r}"
+        return None
+
+    return check
+
+
+# Every value of these sections reaches dbt as a var (and so SQL): each one is checked
+# by type and range here, before any use; the dbt macro gp_checked_var re-checks the
+# type for a user who passes --vars to dbt directly.
+SECTION_SCHEMAS: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "qc": {
+        "illness_coverage_min": _number_in(0.0, 1.0),
+        "mad_threshold": _number_in(0.0, 1e6, lo_open=True),
+    },
+    "candidates": {
+        "method": _one_of("variance", "iqr", "mad", "gene_list"),
+        "top_n": _int_in(2, 100_000),
+        "min_studies": _int_in(1, 10_000),
+    },
+    "scoring": {
+        "min_cohort_n": _int_in(2, 1_000_000),
+        "fisher_variance": _one_of("standard", "fieller"),
+    },
+}
 
 
 @dataclass
@@ -86,6 +157,16 @@ class PipelineConfig:
     target: str | None = None
     studies: dict[str, StudyConfig] = field(default_factory=dict)
     raw_text: str = ""
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the run log keeps of the config: the file's hash and its parsed settings
+        (no comments; any secret-like key redacted), never the raw text."""
+        return {
+            "sha256": hashlib.sha256(self.raw_text.encode()).hexdigest(),
+            "source": str(self.source) if self.source else None,
+            "settings": _redacted(self.parsed),
+        }
 
     def study(self, accession: str) -> StudyConfig:
         return self.studies.get(accession) or StudyConfig(accession=accession)
@@ -132,6 +213,71 @@ def _fail(where: str, what: str) -> LoaderError:
     return LoaderError("INVALID_CONFIG", f"{where}: {what}")
 
 
+def is_secret_key(key: Any) -> bool:
+    lowered = str(key).lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): "<redacted>" if is_secret_key(k) else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def _walk(value: Any, where: str, depth: int, budget: list[int]) -> None:
+    """Bound the parsed document (alias bombs expand here, not in the parser) and refuse
+    any secret-like key at any depth."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _fail(where, f"more than {MAX_CONFIG_NODES:,} values after YAML alias expansion; refused")
+    if depth > MAX_CONFIG_DEPTH:
+        raise _fail(where, f"nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise _fail(where, f"key {key!r} must be a name")
+            if is_secret_key(key):
+                raise _fail(
+                    f"{where}.{key}",
+                    "looks like a secret: secrets come from environment variables, never from files",
+                )
+            _walk(inner, f"{where}.{key}", depth + 1, budget)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _walk(inner, f"{where}[{index}]", depth + 1, budget)
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise _fail(where, f"{type(value).__name__} values are not allowed (only text, numbers, lists, mappings)")
+
+
+def _check_section(name: str, value: Any, label: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(f"{label}: {name}", "must be a mapping")
+    schema = SECTION_SCHEMAS.get(name)
+    if schema is None:  # ranking: checked key by key by genepair.rank.rank_settings
+        return dict(value)
+    unknown = sorted(str(k) for k in value if k not in schema)
+    if unknown:
+        raise _fail(f"{label}: {name}.{unknown[0]}", f"unknown setting; allowed: {sorted(schema)}")
+    for key, check in schema.items():
+        if key in value:
+            problem = check(value[key])
+            if problem:
+                raise _fail(f"{label}: {name}.{key}", problem)
+    return dict(value)
+
+
+def _optional_str(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, f"must be a non-empty text value, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _str_list(value: Any, where: str) -> list[str]:
     if value is None:
         return []
@@ -153,40 +299,37 @@ def _overrides_path(value: Any, source: Path | None, where: str) -> Path | None:
 
 def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
     label = str(source or "pipeline.yaml")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise _fail(label, f"larger than {MAX_CONFIG_BYTES >> 20} MiB; a pipeline.yaml is a few KB")
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{label} line {mark.line + 1}" if mark else label
         raise _fail(where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        raise _fail(label, f"nested deeper than {MAX_CONFIG_DEPTH} levels; refused") from None
     if not isinstance(data, dict):
         raise _fail(label, "top level must be a mapping of settings")
+    _walk(data, label, 0, [MAX_CONFIG_NODES])
     unknown = set(data) - GLOBAL_KEYS
     if unknown:
-        raise _fail(label, f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(GLOBAL_KEYS)}")
-    lowered = text.lower()
-    for word in SECRET_WORDS:
-        if f"{word}:" in lowered:
-            raise _fail(label, f"`{word}` found: secrets come from environment variables, never from files")
-    cfg = PipelineConfig(source=source, raw_text=text)
+        raise _fail(label, f"unknown setting(s) {sorted(map(str, unknown))}; allowed: {sorted(GLOBAL_KEYS)}")
+    cfg = PipelineConfig(source=source, raw_text=text, parsed=data)
     if "chunk_bytes" in data:
         value = data["chunk_bytes"]
-        if not isinstance(value, int) or value < 1 << 16:
-            raise _fail(f"{label}: chunk_bytes", "must be an integer >= 65536")
+        if isinstance(value, bool) or not isinstance(value, int) or not (1 << 16) <= value <= 1 << 32:
+            raise _fail(f"{label}: chunk_bytes", "must be an integer in [65536, 4294967296]")
         cfg.chunk_bytes = value
     if "nan_policy" in data:
         if data["nan_policy"] not in ("reject", "skip"):
             raise _fail(f"{label}: nan_policy", "must be `reject` or `skip`")
         cfg.nan_policy = data["nan_policy"]
-    if data.get("default_disease") is not None:
-        cfg.default_disease = str(data["default_disease"]).upper()
+    default_disease = _optional_str(data.get("default_disease"), f"{label}: default_disease")
+    cfg.default_disease = default_disease.upper() if default_disease else None
     for key in ("qc", "candidates", "scoring", "ranking"):
-        value = data.get(key) or {}
-        if not isinstance(value, dict):
-            raise _fail(f"{label}: {key}", "must be a mapping")
-        setattr(cfg, key, value)
-    if data.get("target") is not None:
-        cfg.target = str(data["target"])
+        setattr(cfg, key, _check_section(key, data.get(key), label))
+    cfg.target = _optional_str(data.get("target"), f"{label}: target")
     studies = data.get("studies") or {}
     if not isinstance(studies, dict):
         raise _fail(f"{label}: studies", "must map study accessions to settings")
@@ -198,16 +341,16 @@ def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
         unknown = set(body) - STUDY_KEYS
         if unknown:
             raise _fail(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(STUDY_KEYS)}")
-        units = str(body.get("units", "auto"))
+        units = _optional_str(body.get("units", "auto"), f"{where}.units") or "auto"
         if units.lower() != "auto" and units.upper() not in UNITS:
             raise _fail(f"{where}.units", f"{units!r} is not one of {', '.join(UNITS)} or auto")
         cfg.studies[str(acc)] = StudyConfig(
             accession=str(acc),
-            path=body.get("path"),
+            path=_optional_str(body.get("path"), f"{where}.path"),
             units=units.upper() if units.lower() != "auto" else "auto",
             exclude_samples=_str_list(body.get("exclude_samples"), f"{where}.exclude_samples"),
             include_samples=_str_list(body.get("include_samples"), f"{where}.include_samples"),
-            disease=str(body["disease"]).upper() if body.get("disease") else None,
+            disease=(_optional_str(body.get("disease"), f"{where}.disease") or "").upper() or None,
             illness_overrides=_overrides_path(body.get("illness_overrides"), source, f"{where}.illness_overrides"),
         )
     return cfg
@@ -219,10 +362,19 @@ def load_config(path: Path | None) -> PipelineConfig:
         if not default.exists():
             return PipelineConfig()
         path = default
+    path = Path(path)
+    if path.is_dir():
+        raise _fail(str(path), "is a folder; --config names the pipeline.yaml file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise LoaderError("FILE_NOT_FOUND", f"{path}: config file not found") from None
+    except PermissionError:
+        raise _fail(str(path), "cannot be read (permission denied)") from None
     except UnicodeDecodeError:
         raise _fail(str(path), "not UTF-8 text") from None
+    except OSError as exc:
+        raise _fail(str(path), f"cannot be read ({exc.strerror or exc})") from None
     return parse_config(text, Path(path).resolve())

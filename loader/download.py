@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,8 +19,27 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from loader.errors import LoaderError
+from loader.metadata import validate_metadata
 
 METADATA_JSON = "aggregated_metadata.json"
+# what zipfile raises for a damaged or unsupported member: a corrupt deflate stream
+# (zlib.error), a bad CRC or header (BadZipFile), Deflate64 / unknown methods
+# (NotImplementedError), encryption (RuntimeError: password required), truncation (EOFError)
+ZIP_FAULTS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, zipfile.LargeZipFile)
+
+
+def corrupt_archive(path: Path, member: str | None, exc: BaseException) -> LoaderError:
+    text = str(exc)
+    if "encrypted" in text or "password" in text:
+        why = "it is encrypted (password-protected); refine.bio downloads are not"
+    elif isinstance(exc, NotImplementedError) or "compression" in text:
+        why = f"it uses a compression method the loader cannot read ({text}); re-zip it with Deflate"
+    else:
+        why = f"it is damaged ({text or type(exc).__name__})"
+    where = f"{path}:{member}" if member else str(path)
+    return LoaderError("CORRUPT_ARCHIVE", f"{where}: {why}; re-download the file from refine.bio")
+
+
 HASH_BLOCK = 8 << 20
 
 
@@ -38,12 +58,15 @@ class SourceFile:
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        if self.in_zip:
-            with zipfile.ZipFile(self.download_path) as zf, zf.open(self.member) as fh:
-                yield fh
-        else:
+        if not self.in_zip:
             with open(self.download_path / self.member, "rb") as fh:
                 yield fh
+            return
+        try:
+            with zipfile.ZipFile(self.download_path) as zf, zf.open(self.member) as fh:
+                yield fh
+        except ZIP_FAULTS as exc:
+            raise corrupt_archive(self.download_path, self.member, exc) from None
 
     def read_bytes(self) -> bytes:
         with self.open() as fh:
@@ -87,8 +110,11 @@ def _list_members(path: Path) -> tuple[dict[str, int], bool]:
         members = {p.relative_to(path).as_posix(): p.stat().st_size for p in path.rglob("*") if p.is_file()}
         return members, False
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            return {i.filename: i.file_size for i in zf.infolist() if not i.is_dir()}, True
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return {i.filename: i.file_size for i in zf.infolist() if not i.is_dir()}, True
+        except ZIP_FAULTS as exc:
+            raise corrupt_archive(path, None, exc) from None
     raise LoaderError(
         "MISSING_FILES",
         f"{path}: not a folder or a .zip archive; pass a refine.bio download (folder or .zip)",
@@ -109,6 +135,8 @@ def _strip_common_root(members: dict[str, int]) -> str:
 def parse_metadata_json(raw: bytes, label: str) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise LoaderError("INVALID_JSON", f"{label}: nested too deeply to be refine.bio metadata") from None
     except UnicodeDecodeError as exc:
         raise LoaderError("INVALID_JSON", f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -131,6 +159,7 @@ def parse_metadata_json(raw: bytes, label: str) -> dict[str, Any]:
     for acc, sample in data["samples"].items():
         if not isinstance(sample, dict):
             raise LoaderError("INVALID_JSON", f"{label}: sample `{acc}` is not an object")
+    validate_metadata(data, label)
     return data
 
 

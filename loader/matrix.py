@@ -8,7 +8,6 @@ scan finds the file, line and column to name in the error.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,9 +18,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from loader.errors import LoaderError
+from loader.identifiers import check_accession, fold, gene_id_problem
 
 GENE_COLUMN = "Gene"
 DEFAULT_BLOCK_BYTES = 16 << 20
+# the longest header or row the loader reads (about 1 M sample columns): a longer line is
+# 53037 LINE_TOO_LONG, so memory stays bounded whatever a (compressed) file expands to
+MAX_LINE_BYTES = 16 << 20
+# linear units are scaled by 1e6 (CPM/TPM) in the models: larger values would overflow
+MAX_ABS_VALUE = 1e300
 NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "#N/A", "-nan", "-NaN"]
 
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]
@@ -51,11 +56,19 @@ class MatrixStats:
     first_nonfinite: tuple[int, int] | None = None  # (line, column index)
     first_negative: tuple[int, int, float] | None = None
     column_sums: np.ndarray | None = None
-    gene_ids: set[str] = field(default_factory=set)
+    gene_lines: dict[str, int] = field(default_factory=dict)  # folded gene id -> its line
 
-    def update(self, values: np.ndarray, first_line: int) -> None:
+    def update(self, values: np.ndarray, first_line: int, label: str = "", samples: list[str] | None = None) -> None:
         finite = np.isfinite(values)
         all_finite = bool(finite.all())
+        huge = np.abs(np.where(finite, values, 0.0)) > MAX_ABS_VALUE
+        if huge.any():
+            r, c = np.argwhere(huge)[0]
+            raise LoaderError(
+                "VALUE_OVERFLOW",
+                f"{label}: line {first_line + int(r)} column {int(c) + 2} is {float(values[r, c])!r}; values "
+                f"beyond ±{MAX_ABS_VALUE:g} overflow when the models scale them (CPM/TPM × 1e6)",
+            )
         if not all_finite:
             bad = np.argwhere(~finite)
             if self.first_nonfinite is None:
@@ -76,6 +89,14 @@ class MatrixStats:
             self.n_nonint += int(np.count_nonzero(np.modf(vals)[0]))
         sums = values.sum(axis=0) if all_finite else np.where(finite, values, 0.0).sum(axis=0)
         self.column_sums = sums if self.column_sums is None else self.column_sums + sums
+        if not np.isfinite(self.column_sums).all():
+            c = int(np.argmin(np.isfinite(self.column_sums)))
+            name = samples[c] if samples else f"column {c + 2}"
+            raise LoaderError(
+                "VALUE_OVERFLOW",
+                f"{label}: the library size (column sum) of {name} overflows float64 by line "
+                f"{first_line + values.shape[0] - 1}; the values are not expression data",
+            )
         self.n_genes += values.shape[0]
         self.n_values += values.size
 
@@ -96,15 +117,36 @@ class MatrixChunk:
     first_line: int  # 1-based file line of the first row (header is line 1)
 
 
+def not_utf8(label: str, line: int, raw: bytes) -> LoaderError:
+    encoding = "UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:200] else "not UTF-8"
+    return LoaderError(
+        "NOT_UTF8",
+        f"{label}: line {line} is {encoding} text; refine.bio matrices are UTF-8: re-download the file "
+        "or convert it (iconv -t UTF-8)",
+    )
+
+
+def read_line(fh: IO[bytes], label: str, line: int) -> bytes:
+    """One line, at most MAX_LINE_BYTES (bounded memory), else LINE_TOO_LONG."""
+    raw = fh.readline(MAX_LINE_BYTES + 1)
+    if len(raw) > MAX_LINE_BYTES:
+        raise LoaderError(
+            "LINE_TOO_LONG",
+            f"{label}: line {line} is longer than {MAX_LINE_BYTES >> 20} MiB; the loader reads lines up to "
+            "that size (about 1 M sample columns)",
+        )
+    return raw
+
+
 def read_header(opener: Opener, label: str) -> MatrixHeader:
     with opener() as fh:
-        first = fh.readline()
+        first = read_line(fh, label, 1)
     if not first.strip():
         raise LoaderError("EMPTY_FILE", f"{label}: the file is empty; expected a header `Gene<TAB>sample…`")
     try:
         line = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise LoaderError("EMPTY_FILE", f"{label}: line 1 is not UTF-8 text; expected a TSV header") from None
+        raise not_utf8(label, 1, first) from None
     columns = line.split("\t")
     if columns[0] != GENE_COLUMN:
         raise LoaderError(
@@ -118,29 +160,51 @@ def read_header(opener: Opener, label: str) -> MatrixHeader:
             f"{label}: the header has {len(columns)} column; need `Gene` and at least one sample",
         )
     samples = columns[1:]
+    if samples[-1] == "" and (len(samples) == 1 or samples[-2] != ""):
+        raise LoaderError(
+            "TRAILING_DELIMITER",
+            f"{label}: line 1 ends with a tab (an empty column {len(columns)}); remove the trailing tab "
+            "from every line (sed -i 's/\\t$//')",
+        )
     seen: dict[str, int] = {}
     for idx, name in enumerate(samples, start=2):
-        if name.strip() == "":
-            raise LoaderError("MISSING_GENE_COLUMN", f"{label}: line 1 column {idx} has an empty sample name")
-        if name in seen:
+        if name == "":
+            raise LoaderError("INVALID_IDENTIFIER", f"{label}: line 1 column {idx} has an empty sample name")
+        check_accession(name, "sample column", f"{label}: line 1 column {idx}")
+        key = fold(name)
+        if key in seen:
             raise LoaderError(
                 "DUPLICATE_SAMPLE_COLUMN",
-                f"{label}: line 1 columns {seen[name]} and {idx} are both {name!r}; each sample must appear once",
+                f"{label}: line 1 columns {seen[key]} ({samples[seen[key] - 2]!r}) and {idx} ({name!r}) name the "
+                "same sample (ids are compared ignoring letter case, as SQL Server does); each sample must "
+                "appear once",
             )
-        seen[name] = idx
+        seen[key] = idx
     return MatrixHeader(samples=samples)
 
 
 def _locate_parse_problem(opener: Opener, header: MatrixHeader, label: str) -> LoaderError:
     """Slow exact scan, used only after the fast parser failed, to name line and column."""
     with opener() as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
-        text.readline()
-        for line_no, raw in enumerate(text, start=2):
-            line = raw.rstrip("\r\n")
+        read_line(fh, label, 1)
+        line_no = 1
+        while True:
+            line_no += 1
+            raw_bytes = read_line(fh, label, line_no)
+            if not raw_bytes:
+                break
+            try:
+                line = raw_bytes.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                return not_utf8(label, line_no, raw_bytes)
             if line == "":
                 continue
             fields = line.split("\t")
+            if len(fields) == header.n_columns + 1 and fields[-1] == "":
+                return LoaderError(
+                    "TRAILING_DELIMITER",
+                    f"{label}: line {line_no} ends with a tab (an empty extra field); remove trailing tabs",
+                )
             if len(fields) != header.n_columns:
                 return LoaderError(
                     "RAGGED_ROW",
@@ -212,28 +276,26 @@ def iter_chunks(
         raise _locate_parse_problem(opener, header, label)
 
 
-def check_chunk(chunk: MatrixChunk, stats: MatrixStats, label: str) -> None:
+def check_chunk(chunk: MatrixChunk, stats: MatrixStats, label: str, samples: list[str] | None = None) -> None:
     """Validate gene ids of one block and fold it into the running statistics."""
     genes = chunk.genes.to_pylist()
+    lines = stats.gene_lines
     for offset, gene in enumerate(genes):
+        line = chunk.first_line + offset
         if gene is None or gene.strip() == "":
+            raise LoaderError("EMPTY_GENE_ID", f"{label}: line {line} has an empty gene id in column 1")
+        problem = gene_id_problem(gene)
+        if problem:
+            raise LoaderError("INVALID_IDENTIFIER", f"{label}: line {line}: gene id {gene[:60]!r} {problem}")
+        key = fold(gene)
+        first = lines.setdefault(key, line)
+        if first != line:
             raise LoaderError(
-                "EMPTY_GENE_ID", f"{label}: line {chunk.first_line + offset} has an empty gene id in column 1"
+                "DUPLICATE_GENE_ID",
+                f"{label}: lines {first} and {line} name the same gene {gene!r} (ids are compared ignoring "
+                "letter case, as SQL Server does); each gene must appear on exactly one row",
             )
-    prior = stats.gene_ids
-    unique_here = set(genes)
-    if len(unique_here) != len(genes) or not prior.isdisjoint(unique_here):
-        seen_here: set[str] = set()
-        for offset, gene in enumerate(genes):
-            if gene in prior or gene in seen_here:
-                raise LoaderError(
-                    "DUPLICATE_GENE_ID",
-                    f"{label}: line {chunk.first_line + offset} repeats gene id {gene!r}; each "
-                    "gene must appear on exactly one row",
-                )
-            seen_here.add(gene)
-    prior.update(unique_here)
-    stats.update(chunk.values, chunk.first_line)
+    stats.update(chunk.values, chunk.first_line, label, samples)
 
 
 def melt(chunk: MatrixChunk, gene_offset: int) -> pa.Table:

@@ -10,8 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+
+from loader.errors import LoaderError
+from loader.identifiers import check_accession
 
 SAMPLE_FIELDS: tuple[str, ...] = (
     "refinebio_accession_code",
@@ -162,3 +168,107 @@ def parse_metadata_tsv(raw: bytes) -> tuple[list[dict[str, str | None]], dict[st
             attrs.append((key, value.strip()))
         attributes[acc] = attrs
     return rows, attributes
+
+
+# -- strict typing of every field the loader or the models read (53033 / 53034) --------
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+_SCALAR = (str, int, float, bool)
+
+
+def _bad(label: str, where: str, what: str) -> LoaderError:
+    return LoaderError("INVALID_METADATA", f"{label}: {where} {what}; re-download the file from refine.bio")
+
+
+def _check_type(value: Any, kinds: tuple[type, ...], label: str, where: str, what: str) -> None:
+    if value is None:
+        return
+    # bool is an int in Python: a flag must be a JSON true/false, a number must not be one
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok:
+        raise _bad(label, where, f"must be {what}, got {type(value).__name__} {str(value)[:40]!r}")
+
+
+def _check_timestamp(value: Any, label: str, where: str) -> None:
+    if value is None or value == "":
+        return
+    _check_type(value, (str,), label, where, "an ISO 8601 date-time text")
+    try:
+        ok = bool(_TIMESTAMP.fullmatch(value)) and 1753 <= datetime.fromisoformat(value).year
+    except ValueError:
+        ok = False
+    if not ok:
+        raise _bad(label, where, f"is {value[:40]!r}, not an ISO 8601 date-time (YYYY-MM-DD[THH:MM:SS])")
+
+
+def _check_number(value: Any, label: str, where: str) -> None:
+    _check_type(value, (int, float), label, where, "a number or null")
+    if value is not None and not math.isfinite(value):
+        raise _bad(label, where, f"is {value!r}, not a finite number")
+
+
+def _check_flat(value: Any, label: str, where: str) -> None:
+    """Text fields staged as text: a scalar, or a list of scalars (organisms)."""
+    if isinstance(value, list):
+        if not all(v is None or isinstance(v, _SCALAR) for v in value):
+            raise _bad(label, where, "must be a list of text values")
+        return
+    _check_type(value, _SCALAR, label, where, "a text value")
+
+
+def validate_metadata(data: dict[str, Any], label: str) -> None:
+    """Reject an aggregated_metadata.json whose fields the models would misread or fail to
+    cast: one bad download can then never block the warehouse at `genepair build`."""
+    for key in ("quantile_normalized", "quant_sf_only"):
+        _check_type(data.get(key), (bool,), label, f"`{key}`", "true, false or null")
+    for key in ("ks_statistic", "ks_pvalue"):
+        _check_number(data.get(key), label, f"`{key}`")
+    for key in ("aggregate_by", "scale_by", "created_at", "ks_warning"):
+        _check_type(data.get(key), (str,), label, f"`{key}`", "a text value or null")
+    _check_type(data.get("num_samples"), (int,), label, "`num_samples`", "an integer or null")
+    _check_type(data.get("num_experiments"), (int,), label, "`num_experiments`", "an integer or null")
+    for acc, exp in data["experiments"].items():
+        where = f"experiment `{str(acc)[:60]}`"
+        check_accession(acc, "experiment key", label)
+        if exp.get("accession_code") is not None and exp.get("accession_code") != acc:
+            raise LoaderError(
+                "ACCESSION_MISMATCH",
+                f"{label}: {where} has accession_code {str(exp.get('accession_code'))[:60]!r}; the key and the "
+                "accession_code must be the same study",
+            )
+        _check_type(exp.get("technology"), (str,), label, f"{where}.technology", "a text value (RNA-SEQ, MICROARRAY)")
+        _check_type(exp.get("has_publication"), (bool,), label, f"{where}.has_publication", "true, false or null")
+        _check_type(exp.get("pubmed_id"), (str, int), label, f"{where}.pubmed_id", "a text value or an integer")
+        for key in ("source_first_published", "source_last_modified"):
+            _check_timestamp(exp.get(key), label, f"{where}.{key}")
+        for key in (
+            "title",
+            "description",
+            "organisms",
+            "publication_title",
+            "publication_doi",
+            "submitter_institution",
+            "protocol_description",
+        ):
+            _check_flat(exp.get(key), label, f"{where}.{key}")
+        for index, sample in enumerate(exp.get("sample_accession_codes") or []):
+            check_accession(sample, f"sample_accession_codes[{index}]", f"{label}: {where}")
+    for acc, sample in data["samples"].items():
+        where = f"sample `{str(acc)[:60]}`"
+        check_accession(acc, "sample key", label)
+        code = sample.get("refinebio_accession_code")
+        if code is not None and code != acc:
+            raise LoaderError(
+                "ACCESSION_MISMATCH",
+                f"{label}: {where} has refinebio_accession_code {str(code)[:60]!r}; the key and the code must "
+                "be the same sample",
+            )
+        sample.setdefault("refinebio_accession_code", acc)
+        for key in SAMPLE_FIELDS:
+            _check_flat(sample.get(key), label, f"{where}.{key}")
+        processed = sample.get("refinebio_processed")
+        if isinstance(processed, str) and processed.lower() not in ("true", "false", "1", "0", ""):
+            raise _bad(label, f"{where}.refinebio_processed", f"is {processed[:40]!r}, not true or false")
+        annotations = sample.get("refinebio_annotations")
+        if annotations is not None and not isinstance(annotations, list):
+            raise _bad(label, f"{where}.refinebio_annotations", "must be a list")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import queue
 import sys
@@ -31,7 +32,15 @@ from loader import disease_map, illness, paths
 from loader.config import PipelineConfig
 from loader.download import Download, ExperimentFiles, open_download
 from loader.errors import LoaderError
-from loader.matrix import MatrixHeader, MatrixStats, check_chunk, iter_chunks, melt, read_header
+from loader.matrix import (
+    MAX_LINE_BYTES,
+    MatrixHeader,
+    MatrixStats,
+    check_chunk,
+    iter_chunks,
+    melt,
+    read_header,
+)
 from loader.metadata import (
     annotation_attributes,
     download_row,
@@ -140,7 +149,12 @@ def read_overrides(path: Path | None, header: MatrixHeader) -> list[dict[str, An
 
     present = set(header.samples)
     rows = []
-    with open(path, encoding="utf-8", newline="") as fh:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise LoaderError("NOT_UTF8", f"{path} line {line}: not UTF-8 text; save the overrides CSV as UTF-8") from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if not {"sample_accession_code", "illness_label"} <= set(reader.fieldnames or []):
             raise LoaderError(
@@ -224,11 +238,15 @@ def make_batch_key(batch_id: str) -> int:
 _DONE = object()
 
 
-def block_bytes_for(chunk_bytes: int, n_columns: int) -> int:
+def block_bytes_for(chunk_bytes: int, header: MatrixHeader) -> int:
     """TSV bytes per parsed block. pyarrow's parser holds memory proportional to
     block size x columns (measured: ~45x a 16 MB block at 1,000 columns), so wide
-    matrices get smaller blocks: peak memory stays near 250 MB whatever the width."""
-    return max(1 << 20, min(chunk_bytes, (3 << 30) // max(1, n_columns)))
+    matrices get smaller blocks: peak memory stays near 250 MB whatever the width.
+    A block must still hold whole rows (a row is about as long as the header, values
+    being a little longer than accessions): at least 4 headers."""
+    header_bytes = sum(len(s) + 1 for s in header.samples) + 5
+    by_width = max(1 << 20, min(chunk_bytes, (3 << 30) // max(1, header.n_columns)))
+    return max(by_width, min(4 * header_bytes, 2 * MAX_LINE_BYTES))
 
 
 def _produce_chunks(
@@ -239,9 +257,9 @@ def _produce_chunks(
     most two blocks are held in memory."""
     try:
         gene_offset = 0
-        block = block_bytes_for(config.chunk_bytes, plan.header.n_columns)
+        block = block_bytes_for(config.chunk_bytes, plan.header)
         for chunk in iter_chunks(plan.files.matrix.open, plan.header, label, block_bytes=block):
-            check_chunk(chunk, stats, label)
+            check_chunk(chunk, stats, label, plan.header.samples)
             if stats.n_nonfinite and config.nan_policy == "reject":
                 line, col = stats.first_nonfinite or (0, 0)
                 raise LoaderError(
@@ -265,6 +283,29 @@ def _produce_chunks(
         out.put(exc)
 
 
+def _refuse_shared_samples(warehouse: Warehouse, plan: ExperimentPlan, batch_key: int, label: str) -> None:
+    """No fact may point at another study's sample: a sample accession (compared ignoring
+    case, as SQL Server does) belongs to one current study only (53035)."""
+    clash = warehouse.query(
+        "SELECT mine.sample_accession_code, reg.study_accession_code "
+        "FROM staging.batch_samples AS mine "
+        "INNER JOIN staging.batch_samples AS theirs ON lower(mine.sample_accession_code) = "
+        "lower(theirs.sample_accession_code) AND theirs.batch_key <> mine.batch_key "
+        "INNER JOIN staging.batch_registry AS reg ON reg.batch_key = theirs.batch_key AND reg.is_current = 1 "
+        "WHERE mine.batch_key = ? AND reg.study_accession_code <> ? "
+        "ORDER BY mine.sample_accession_code",
+        (batch_key, plan.files.accession),
+    )
+    if clash:
+        names = ", ".join(f"{sample} ({study})" for sample, study in clash[:5])
+        raise LoaderError(
+            "SHARED_SAMPLE",
+            f"{label}: {len(clash)} sample(s) of {plan.files.accession} already belong to another loaded "
+            f"study: {names}. A sample is analysed under one study only (a GEO SuperSeries repeats its "
+            "SubSeries' samples): load one of the two studies",
+        )
+
+
 def _stream_expression(
     warehouse: Warehouse,
     plan: ExperimentPlan,
@@ -286,6 +327,7 @@ def _stream_expression(
             }
         ),
     )
+    _refuse_shared_samples(warehouse, plan, batch_key, label)
     written = 0
     bar = tqdm(
         total=plan.files.matrix.size,
@@ -437,11 +479,7 @@ def _load_plan(
         "file_hash": plan.file_hash,
         "download": str(download.path),
         "metadata_hash": download.metadata_sha256,
-        "config_snapshot": {
-            "sha256": hashlib.sha256(config.raw_text.encode()).hexdigest(),
-            "source": str(config.source) if config.source else None,
-            "yaml": config.raw_text,
-        },
+        "config_snapshot": config.snapshot(),
         "environment": environment_info(),
     }
     if state and state[0] == "COMPLETE" and state[1] == 1 and state[2] == plan.inputs_hash:
@@ -548,31 +586,82 @@ def load_download(
     show_progress: bool = True,
 ) -> list[BatchResult]:
     """Load one download atomically; raises LoaderError (after rollback) on bad input."""
+    return load_downloads(warehouse, [path], config, [runlog], show_progress)
+
+
+def _refuse_repeated_studies(downloads: list[Download]) -> None:
+    seen: dict[str, Path] = {}
+    for download in downloads:
+        for files in download.experiments:
+            if files.accession in seen and seen[files.accession] != download.path:
+                raise LoaderError(
+                    "SHARED_SAMPLE",
+                    f"{download.label}: study {files.accession} is also in {seen[files.accession]}; "
+                    "give each study once",
+                )
+            seen[files.accession] = download.path
+    owner: dict[str, tuple[str, str]] = {}
+    for download in downloads:
+        for files in download.experiments:
+            listed = download.metadata["experiments"][files.accession].get("sample_accession_codes") or []
+            for sample in listed:
+                key = sample.casefold()
+                if key in owner and owner[key][0] != files.accession:
+                    raise LoaderError(
+                        "SHARED_SAMPLE",
+                        f"{download.label}: sample {sample} is listed by both {owner[key][0]} and "
+                        f"{files.accession}; a sample is analysed under one study only: load one of the two",
+                    )
+                owner[key] = (files.accession, sample)
+
+
+def load_downloads(
+    warehouse: Warehouse,
+    paths_: list[Path],
+    config: PipelineConfig,
+    runlogs: list[RunLog],
+    show_progress: bool = True,
+) -> list[BatchResult]:
+    """Load several downloads in one transaction: every path is validated before anything
+    is written, and a rejection of any of them (LoaderError, after rollback) leaves the
+    warehouse as it was, the others included."""
     try:
-        with runlog.step("open_download") as rec:
-            download = open_download(Path(path))
-            rec.context.update({"download": str(path), "metadata_hash": download.metadata_sha256})
-            rec.rows_read = len(download.experiments)
-        plans = plan_download(download, config, runlog)
+        opened: list[tuple[Download, list[ExperimentPlan], RunLog]] = []
+        for path, runlog in zip(paths_, runlogs, strict=True):
+            with runlog.step("open_download") as rec:
+                download = open_download(Path(path))
+                rec.context.update({"download": str(path), "metadata_hash": download.metadata_sha256})
+                rec.rows_read = len(download.experiments)
+            opened.append((download, plan_download(download, config, runlog), runlog))
+        with runlogs[-1].step("check_studies_across_downloads"):
+            _refuse_repeated_studies([d for d, _, _ in opened])
+        results: list[BatchResult] = []
         with warehouse.transaction():
-            results = [_load_plan(warehouse, plan, download, config, runlog, show_progress) for plan in plans]
+            first_mappings: dict[str, str] = {}
+            for download, plans, runlog in opened:
+                batch = [_load_plan(warehouse, plan, download, config, runlog, show_progress) for plan in plans]
+                results += batch
+                first_mappings |= {
+                    plan.files.accession: plan.disease
+                    for plan, res in zip(plans, batch, strict=True)
+                    if res.action != "skipped" and plan.disease
+                }
+            last = runlogs[-1]
             if any(r.action != "skipped" for r in results):
-                with runlog.step("match_illness_rules") as rec:
+                with last.step("match_illness_rules") as rec:
                     rec.rows_written = illness.refresh_rule_matches(warehouse)
-            first_mappings = {
-                plan.files.accession: plan.disease
-                for plan, res in zip(plans, results, strict=True)
-                if res.action != "skipped" and plan.disease
-            }
             if first_mappings:
-                with runlog.step("record_disease_map") as rec:
+                with last.step("record_disease_map") as rec:
                     rec.rows_written = disease_map.record_first_mappings(warehouse, first_mappings, utcnow())
-            runlog.flush(warehouse)
+            for runlog in runlogs:
+                runlog.flush(warehouse)
     except LoaderError as exc:
-        runlog.finding(exc.name, "ERROR", exc.message)
+        failed = [r for r in runlogs if any(rec.status == "FAILED" for rec in r.records)]
+        (failed or runlogs)[-1].finding(exc.name, "ERROR", exc.message)
         # the FAILED rows are written after the rollback; failing to write them must
         # not hide the user's error
         with contextlib.suppress(Exception), warehouse.transaction():
-            runlog.flush(warehouse)
+            for runlog in runlogs:
+                runlog.flush(warehouse)
         raise
     return results

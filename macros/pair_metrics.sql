@@ -11,7 +11,7 @@
     'shock': ('z_shock', 'v_shock'),
 } -%}
 {%- set keys = ['genea_key', 'geneb_key', 'disease_key', 'technology'] -%}
-{%- set min_n = var('scoring_min_cohort_n', 4) -%}
+{%- set min_n = gp_number_var('scoring_min_cohort_n', 4, integer=true) -%}
 {%- set fisher = 1.06 if var('scoring_fisher_variance', 'standard') == 'fieller' else 1.0 %}
 current_run as (
     select feature_run_id
@@ -159,10 +159,10 @@ arguments as (
         / sqrt(se_{{ pair[0] }} * se_{{ pair[0] }} + se_{{ pair[1] }} * se_{{ pair[1] }})
         / 1.4142135623730951 as x_diff_{{ pair[0] }}_{{ pair[1] }},
         {% endfor %}
-        abs(est_soth) / se_soth - {{ var('scoring_z975', 1.959963984540054) }} as power_arg_plus,
-        abs(abs(est_soth) / se_soth - {{ var('scoring_z975', 1.959963984540054) }}) / 1.4142135623730951
+        abs(est_soth) / se_soth - {{ gp_number_var('scoring_z975', 1.959963984540054) }} as power_arg_plus,
+        abs(abs(est_soth) / se_soth - {{ gp_number_var('scoring_z975', 1.959963984540054) }}) / 1.4142135623730951
             as x_power_plus,
-        (abs(est_soth) / se_soth + {{ var('scoring_z975', 1.959963984540054) }}) / 1.4142135623730951
+        (abs(est_soth) / se_soth + {{ gp_number_var('scoring_z975', 1.959963984540054) }}) / 1.4142135623730951
             as x_power_minus
     from pooled
 ),
@@ -287,9 +287,9 @@ fdr as (
         {% for m in ['ss', 'soth'] %}
         cast(fdr.est_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_mean,
         cast(fdr.se_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_se,
-        cast(fdr.est_{{ m }} - {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
+        cast(fdr.est_{{ m }} - {{ gp_number_var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
             as dz_{{ m }}_ci_low,
-        cast(fdr.est_{{ m }} + {{ var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
+        cast(fdr.est_{{ m }} + {{ gp_number_var('scoring_z975', 1.959963984540054) }} * fdr.se_{{ m }} as {{ gp_type('double') }})
             as dz_{{ m }}_ci_high,
         cast(fdr.q_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_q,
         cast(fdr.i2_{{ m }} as {{ gp_type('double') }}) as dz_{{ m }}_i2,

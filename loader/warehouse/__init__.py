@@ -24,17 +24,20 @@ TARGETS: tuple[str, ...] = tuple(
 __all__ = ["TARGETS", "Warehouse", "WarehouseError", "connect", "default_target", "open_warehouse"]
 
 
-def connect(target: str | None = None) -> Warehouse:
+def connect(target: str | None = None, read_only: bool = False) -> Warehouse:
+    """A connection to ``target``; ``read_only`` opens an embedded file read-only (status,
+    health: they work on a read-only file or mount, and beside a writer's lock)."""
     target = target or default_target()
     if target not in TARGETS:
         raise GenepairError("INVALID_CONFIG", f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
-    return importlib.import_module(f"loader.warehouse.{target}").ENGINE()
+    engine = importlib.import_module(f"loader.warehouse.{target}").ENGINE
+    return engine(read_only=True) if read_only and target == "duckdb" else engine()
 
 
 @contextmanager
-def open_warehouse(target: str | None = None) -> Iterator[Warehouse]:
+def open_warehouse(target: str | None = None, read_only: bool = False) -> Iterator[Warehouse]:
     """``with open_warehouse(target) as wh:`` a connection that is closed however the block ends."""
-    warehouse = connect(target)
+    warehouse = connect(target, read_only)
     try:
         yield warehouse
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from loader.errors import GenepairError
 from loader.warehouse import tables as schema
 from loader.warehouse.tables import Table
 
@@ -26,6 +27,44 @@ class WarehouseError(Exception):
 
 class WarehouseLockedError(WarehouseError):
     """Another process holds the warehouse (DuckDB's file lock) longer than the wait allowed."""
+
+
+class WarehouseUnusableError(WarehouseError, GenepairError):
+    """The warehouse's storage refuses the work (not a DuckDB file, read-only, disk full):
+    a named error (53039-53041), exit 1, nothing changed."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, message: str) -> None:
+        GenepairError.__init__(self, name, message)
+
+
+_DISK_FULL = ("no space left", "disk full", "could not extend file", "could not write", "enospc")
+_READ_ONLY = ("read-only file system", "permission denied", "readonly", "read only", "erofs", "eacces")
+
+
+def storage_problem(exc: BaseException, where: str) -> WarehouseUnusableError | None:
+    """Name an environment fault an engine or the OS raised, or None when it is something else.
+    Covers OSError (ENOSPC, EACCES, EROFS), DuckDB's IOException text and PostgreSQL's
+    SQLSTATE 53100 (disk_full)."""
+    errno_ = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    sqlstate = getattr(exc, "sqlstate", None)
+    if errno_ == 28 or sqlstate == "53100" or any(w in text for w in _DISK_FULL):
+        return WarehouseUnusableError(
+            "DISK_FULL",
+            f"{where}: no space left on the device ({str(exc).splitlines()[0][:200]}); nothing was changed. "
+            "Free space there (df -h), or point GENEPAIR_DUCKDB_PATH / the server's data folder at a larger "
+            "disk, then run the command again",
+        )
+    if errno_ in (13, 30) or any(w in text for w in _READ_ONLY):
+        return WarehouseUnusableError(
+            "WAREHOUSE_NOT_WRITABLE",
+            f"{where}: cannot be written ({str(exc).splitlines()[0][:200]}): a permission problem or a "
+            "read-only mount, not a lock. Fix the file's and its folder's permissions (the .wal file is "
+            "created beside it); read-only commands (genepair status, genepair health) still work",
+        )
+    return None
 
 
 def default_target() -> str:
@@ -69,8 +108,14 @@ class Warehouse:
         self.begin()
         try:
             yield self
-        except BaseException:
-            self.rollback()
+        except BaseException as exc:
+            try:
+                self.rollback()
+            except Exception:
+                # a connection a full disk or a dropped server invalidated: the
+                # transaction is gone with it; the original error is what matters
+                if not isinstance(exc, Exception):
+                    raise
             raise
         self.commit()
 

@@ -11,8 +11,39 @@ import numpy as np
 import pyarrow as pa
 
 from loader.paths import duckdb_path
-from loader.warehouse.base import Warehouse, WarehouseLockedError
+from loader.warehouse.base import Warehouse, WarehouseLockedError, WarehouseUnusableError, storage_problem
 from loader.warehouse.tables import Table
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _refuse_non_database(path: Path) -> None:
+    """DuckDB opens a .csv, .parquet or .json path as an in-memory database and saves
+    nothing: refuse any existing path that is not a DuckDB database file (53039)."""
+    if path.is_dir():
+        raise WarehouseUnusableError(
+            "NOT_A_WAREHOUSE", f"{path} is a folder; GENEPAIR_DUCKDB_PATH names a .duckdb file"
+        )
+    if not path.exists():
+        if path.suffix.lower() in (".csv", ".tsv", ".parquet", ".json", ".ndjson", ".xlsx", ".txt"):
+            raise WarehouseUnusableError(
+                "NOT_A_WAREHOUSE",
+                f"{path}: a {path.suffix} name is read by DuckDB as a data file, not a database; "
+                "name the warehouse file *.duckdb",
+            )
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise storage_problem(exc, str(path)) or exc from None
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise WarehouseUnusableError(
+            "NOT_A_WAREHOUSE",
+            f"{path} exists but is not a DuckDB database (it starts with {head[:8]!r}); DuckDB would open it "
+            "as an in-memory database and save nothing. Point GENEPAIR_DUCKDB_PATH at a .duckdb file "
+            "(a new name creates one)",
+        )
 
 
 class DuckDBWarehouse(Warehouse):
@@ -24,14 +55,25 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         self.path = Path(path) if path else duckdb_path()
+        _refuse_non_database(self.path)
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise storage_problem(exc, str(self.path.parent)) or exc from None
+        if read_only and not self.path.exists():
+            # nothing there yet: read-only commands see an empty warehouse
+            self.con = duckdb.connect(":memory:")
+            return
         deadline = time.monotonic() + wait_s
         while True:
             try:
                 self.con = duckdb.connect(str(self.path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
+                problem = storage_problem(exc, str(self.path))
+                if problem:
+                    raise problem from None
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise WarehouseLockedError(
                         f"cannot open {self.path}: {exc}. Another process (dbt, the loader, genepair serve) "

@@ -61,7 +61,7 @@ gene_scores as (
         avg(dispersion_percentile) as dispersion_score
     from study_percentiles
     group by gene_key
-    having count(*) >= {{ var('candidate_min_studies') }}
+    having count(*) >= {{ gp_number_var('candidate_min_studies', integer=true) }}
 ),
 
 ranked as (
@@ -85,7 +85,7 @@ final as (
     from ranked
     inner join dim_gene
         on ranked.gene_key = dim_gene.gene_key
-    where ranked.candidate_rank <= {{ var('candidate_top_n') }}
+    where ranked.candidate_rank <= {{ gp_number_var('candidate_top_n', integer=true) }}
 )
 
 select * from final

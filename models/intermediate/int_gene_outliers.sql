@@ -53,7 +53,7 @@ flagged as (
             and facts.gene_key = pending_stats.gene_key
     where
         abs(facts.expression_value - pending_stats.median_value)
-        > {{ var('qc_mad_threshold') }} * 1.4826 * pending_stats.mad_value
+        > {{ gp_number_var('qc_mad_threshold') }} * 1.4826 * pending_stats.mad_value
 ),
 
 final as (

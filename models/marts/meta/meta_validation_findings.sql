@@ -24,11 +24,11 @@ coverage_findings as (
             "study_accession_code", "': '",
             gp_cast('cast(100.0 * illness_coverage as decimal(9, 1))', 'string'),
             "'% of samples labelled (threshold '",
-            gp_cast(var('qc_illness_coverage_min') ~ ' * 100.0', 'string'),
+            gp_cast(gp_number_var('qc_illness_coverage_min') ~ ' * 100.0', 'string'),
             "'%); add study-scoped rules to seeds/illness_rules.csv or overrides'"
         ]) }} as details
     from qc
-    where illness_coverage < {{ var('qc_illness_coverage_min') }}
+    where illness_coverage < {{ gp_number_var('qc_illness_coverage_min') }}
 ),
 
 override_findings as (
@@ -57,7 +57,7 @@ outlier_findings as (
         {{ dbt.concat([
             "study_accession_code", "': '", gp_cast('n_outlier_values', 'string'),
             "' values in '", gp_cast('n_outlier_genes', 'string'),
-            "' genes have robust z > " ~ var('qc_mad_threshold') ~ " (flagged, not removed)'"
+            "' genes have robust z > " ~ gp_number_var('qc_mad_threshold') ~ " (flagged, not removed)'"
         ]) }} as details
     from qc
     where n_outlier_values > 0

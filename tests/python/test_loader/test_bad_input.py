@@ -61,6 +61,86 @@ def add_listed_sample(data):
     data["experiments"][STUDY]["sample_accession_codes"].append("SRR0000001")
 
 
+def tsv_bytes(payload: bytes):
+    def mutate(root: Path) -> None:
+        (root / STUDY / f"{STUDY}.tsv").write_bytes(payload)
+
+    return mutate
+
+
+def experiment(**changes):
+    return meta(lambda d: d["experiments"][STUDY].update(changes))
+
+
+def rename_sample(old: str, new: str):
+    """Rename a sample everywhere (matrix header, samples, the experiment's list)."""
+
+    def mutate(root: Path) -> None:
+        matrix = root / STUDY / f"{STUDY}.tsv"
+        matrix.write_text(matrix.read_text().replace(old, new))
+        path = root / "aggregated_metadata.json"
+        data = json.loads(path.read_text())
+        data["samples"][new] = dict(data["samples"].pop(old), refinebio_accession_code=new)
+        codes = data["experiments"][STUDY]["sample_accession_codes"]
+        codes[codes.index(old)] = new
+        path.write_text(json.dumps(data))
+
+    return mutate
+
+
+def sample_code(data):
+    data["samples"]["SRR1652895"]["refinebio_accession_code"] = "SRR0000009"
+
+
+def deep_json(root: Path) -> None:
+    (root / "aggregated_metadata.json").write_bytes(b'{"experiments": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+
+
+# issue #17: inputs the loader used to accept (and a later build failed on) or misname
+OPS_CASES = {
+    "timestamp_not_a_date": (experiment(source_first_published="yesterday"), 53033, "INVALID_METADATA"),
+    "timestamp_impossible_date": (experiment(source_last_modified="2019-02-30T00:00:00"), 53033, "INVALID_METADATA"),
+    "technology_is_a_number": (experiment(technology=5), 53033, "INVALID_METADATA"),
+    "has_publication_is_text": (experiment(has_publication="no"), 53033, "INVALID_METADATA"),
+    "quantile_normalized_is_text": (meta(lambda d: d.update(quantile_normalized="false")), 53033, "INVALID_METADATA"),
+    "ks_pvalue_is_text": (meta(lambda d: d.update(ks_pvalue="small")), 53033, "INVALID_METADATA"),
+    "deeply_nested_json": (deep_json, 53012, "INVALID_JSON"),
+    "sample_code_differs_from_key": (meta(sample_code), 53034, "ACCESSION_MISMATCH"),
+    "experiment_code_differs_from_key": (experiment(accession_code="SRP000001"), 53034, "ACCESSION_MISMATCH"),
+    "gene_id_10000_chars": (tsv(HEADER + ROWS[0] + "G" * 10_000 + ROWS[1][15:]), 53032, "INVALID_IDENTIFIER"),
+    "gene_id_trailing_space": (tsv(HEADER + ROWS[0] + ROWS[1].replace("\t", " \t", 1)), 53032, "INVALID_IDENTIFIER"),
+    "gene_id_leading_space": (tsv(HEADER + ROWS[0] + " " + ROWS[1]), 53032, "INVALID_IDENTIFIER"),
+    "gene_ids_differ_by_case": (tsv(HEADER + ROWS[0] + ROWS[0].replace("ENSG", "ensg")), 53008, "DUPLICATE_GENE_ID"),
+    "sample_ids_differ_by_case": (rename_sample("SRR1652899", "srr1652895"), 53009, "DUPLICATE_SAMPLE_COLUMN"),
+    "sql_in_sample_accession": (
+        rename_sample("SRR1652899", "x'); drop table dim.dim_sample; --"),
+        53032,
+        "INVALID_IDENTIFIER",
+    ),
+    "accession_of_51_chars": (rename_sample("SRR1652899", "S" * 51), 53032, "INVALID_IDENTIFIER"),
+    "latin1_matrix": (
+        tsv_bytes((HEADER + ROWS[0] + "ENSG\xe9000005\t1\t1\t1\t1\t1\n").encode("latin-1")),
+        53030,
+        "NOT_UTF8",
+    ),
+    "utf16_matrix": (tsv_bytes((HEADER + ROWS[0]).encode("utf-16")), 53030, "NOT_UTF8"),
+    "trailing_tab_every_line": (
+        tsv("".join(line.replace("\n", "\t\n") for line in [HEADER, *ROWS])),
+        53031,
+        "TRAILING_DELIMITER",
+    ),
+    "trailing_tab_on_rows": (
+        tsv(HEADER + "".join(line.replace("\n", "\t\n") for line in ROWS)),
+        53031,
+        "TRAILING_DELIMITER",
+    ),
+    "counts_near_float_max": (
+        tsv(HEADER + ROWS[0].replace("12.5", "1.7e308").replace("35.25", "1.7e308")),
+        53036,
+        "VALUE_OVERFLOW",
+    ),
+}
+
 CASES = {
     "empty_file": (tsv(""), 53002, "EMPTY_FILE"),
     "header_only": (tsv(HEADER), 53003, "HEADER_ONLY"),
@@ -103,9 +183,9 @@ def assert_rejected(wh: Warehouse, proc, code: int, name: str, before) -> None:
     assert logged == [("FAILED", code)]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(OPS_CASES))
 def test_bad_download_is_rejected_and_changes_nothing(loaded, tmp_path, case):
-    mutate, code, name = CASES[case]
+    mutate, code, name = CASES.get(case) or OPS_CASES[case]
     root = tmp_path / "download"
     shutil.copytree(FIXTURES / "seed_study", root)
     mutate(root)

@@ -30,7 +30,7 @@ def test_valid_config_round_trip():
         ("studies:\n  GSE1:\n    units: furlongs", "'furlongs' is not one of"),
         ("studies:\n  GSE1:\n    pth: x", "unknown key"),
         ("nan_policy: maybe", "must be `reject` or `skip`"),
-        ("chunk_bytes: 10", "must be an integer >= 65536"),
+        ("chunk_bytes: 10", "must be an integer in [65536, 4294967296]"),
         ("studies:\n  GSE1:\n    exclude_samples: S1", "must be a list"),
         ("qc: {password: hunter2}", "secrets come from environment variables"),
         ("a: [unclosed", "not valid YAML"),

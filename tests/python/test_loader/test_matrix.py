@@ -101,7 +101,7 @@ def test_header_errors(text, name):
     [
         ("Gene\tS1\tS2\nG1\t1\t2\nG2\t3\n", "RAGGED_ROW", "line 3"),
         ("Gene\tS1\tS2\nG1\t1\t2\nG2\t3\tabc\n", "NON_NUMERIC_VALUE", "line 3 column 3 (S2)"),
-        ("Gene\tS1\nG1\t1\nG1\t2\n", "DUPLICATE_GENE_ID", "line 3"),
+        ("Gene\tS1\nG1\t1\nG1\t2\n", "DUPLICATE_GENE_ID", "lines 2 and 3"),
         ("Gene\tS1\nG1\t1\n\t2\n", "EMPTY_GENE_ID", "line 3"),
     ],
 )
@@ -117,7 +117,7 @@ def test_duplicate_gene_across_blocks_is_found():
     with pytest.raises(LoaderError) as err:
         melt_all("\n".join(lines) + "\n", block_bytes=2048)
     assert err.value.name == "DUPLICATE_GENE_ID"
-    assert "line 2002" in err.value.message
+    assert "lines 7 and 2002" in err.value.message
 
 
 def test_nan_and_inf_are_counted_as_non_finite():
