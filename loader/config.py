@@ -73,7 +73,7 @@ def _int_in(lo: int, hi: int | None = None) -> Callable[[Any], str | None]:
         if isinstance(value, bool) or not isinstance(value, int):
             return f"must be an integer, got {type(value).__name__} {value!r}"
         if value < lo or (hi is not None and value > hi):
-            return f"must be an integer in [{lo}, {hi if hi is not None else '∞'}), got {value}"
+            return f"must be an integer in [{lo}, {hi if hi is not None else '∞'}], got {value}"
         return None
 
     return check
@@ -226,27 +226,29 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def _walk(value: Any, where: str, depth: int, budget: list[int]) -> None:
+def _walk(value: Any, label: str, path: str, depth: int, budget: list[int]) -> None:
     """Bound the parsed document (alias bombs expand here, not in the parser) and refuse
     any secret-like key at any depth."""
+    where = f"{label}: {path}" if path else label
     budget[0] -= 1
     if budget[0] < 0:
-        raise _fail(where, f"more than {MAX_CONFIG_NODES:,} values after YAML alias expansion; refused")
+        raise _fail(label, f"more than {MAX_CONFIG_NODES:,} values after YAML alias expansion; refused")
     if depth > MAX_CONFIG_DEPTH:
-        raise _fail(where, f"nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
+        raise _fail(label, f"nested deeper than {MAX_CONFIG_DEPTH} levels; refused")
     if isinstance(value, dict):
         for key, inner in value.items():
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise _fail(where, f"key {key!r} must be a name")
+            inner_path = f"{path}.{key}" if path else str(key)
             if is_secret_key(key):
                 raise _fail(
-                    f"{where}.{key}",
+                    f"{label}: {inner_path}",
                     "looks like a secret: secrets come from environment variables, never from files",
                 )
-            _walk(inner, f"{where}.{key}", depth + 1, budget)
+            _walk(inner, label, inner_path, depth + 1, budget)
     elif isinstance(value, list):
         for index, inner in enumerate(value):
-            _walk(inner, f"{where}[{index}]", depth + 1, budget)
+            _walk(inner, label, f"{path}[{index}]", depth + 1, budget)
     elif value is not None and not isinstance(value, (str, int, float, bool)):
         raise _fail(where, f"{type(value).__name__} values are not allowed (only text, numbers, lists, mappings)")
 
@@ -311,7 +313,7 @@ def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
         raise _fail(label, f"nested deeper than {MAX_CONFIG_DEPTH} levels; refused") from None
     if not isinstance(data, dict):
         raise _fail(label, "top level must be a mapping of settings")
-    _walk(data, label, 0, [MAX_CONFIG_NODES])
+    _walk(data, label, "", 0, [MAX_CONFIG_NODES])
     unknown = set(data) - GLOBAL_KEYS
     if unknown:
         raise _fail(label, f"unknown setting(s) {sorted(map(str, unknown))}; allowed: {sorted(GLOBAL_KEYS)}")
