@@ -12,6 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from support import FIXTURES, GENEPAIR, Warehouse
@@ -291,3 +292,91 @@ def test_line_bomb_is_bounded(tmp_path, where):
     proc, rss = peak_rss_of([GENEPAIR, "load", str(rebuilt)], wh.env, wh.root)
     named(proc, 53037, "LINE_TOO_LONG")
     assert rss < 1 << 30, f"peak RSS {rss / 2**20:.0f} MiB"
+
+
+def in_mount_namespace(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a private mount namespace (tmpfs of a chosen size, read-only
+    remounts) so that a full or read-only disk is real, not simulated; skipped with a reason
+    where the machine allows no mount namespace."""
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here (unshare -rm: {probe.stderr.strip()[:120]})")
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-ec", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def big_download(root: Path, genes: int, samples: int = 20) -> Path:
+    (root / "GSE77777").mkdir(parents=True)
+    names = [f"GSM{i:07d}" for i in range(samples)]
+    values = np.random.default_rng(17).random((genes, samples)) * 12  # incompressible, log2-like
+    with open(root / "GSE77777" / "GSE77777.tsv", "w") as fh:
+        fh.write("Gene\t" + "\t".join(names) + "\n")
+        np.savetxt(fh, values, fmt="%.9f", delimiter="\t")
+    text = (root / "GSE77777" / "GSE77777.tsv").read_text().split("\n")
+    text[1:-1] = [f"ENSG{g:011d}\t{line}" for g, line in enumerate(text[1:-1])]
+    (root / "GSE77777" / "GSE77777.tsv").write_text("\n".join(text))
+    meta = {
+        "aggregate_by": "EXPERIMENT",
+        "quantile_normalized": True,
+        "experiments": {
+            "GSE77777": {"accession_code": "GSE77777", "technology": "MICROARRAY", "sample_accession_codes": names}
+        },
+        "samples": {s: {"refinebio_accession_code": s} for s in names},
+    }
+    (root / "aggregated_metadata.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_full_disk_during_load_is_named_and_changes_nothing(loaded, tmp_path):
+    download = big_download(tmp_path / "big", genes=200_000)
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(loaded.env, GENEPAIR_DUCKDB_PATH=str(mnt / "warehouse.duckdb"))
+    proc = in_mount_namespace(
+        f"mount -t tmpfs -o size=16m tmpfs {mnt}\n"
+        f"cp {loaded.db} {mnt}/warehouse.duckdb\n"
+        f"set +e; {GENEPAIR} load {download} >{out}/stdout 2>{out}/stderr; echo $? >{out}/rc; set -e\n"
+        f"cp {mnt}/warehouse.duckdb {out}/after.duckdb\n",
+        env,
+        loaded.root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = subprocess.CompletedProcess(
+        [], int((out / "rc").read_text()), (out / "stdout").read_text(), (out / "stderr").read_text()
+    )
+    first = named(result, 53041, "DISK_FULL", exit_code=1)
+    assert str(mnt) in first and "nothing was changed" in first
+    after = Warehouse(tmp_path / "after_wh")
+    after.db = out / "after.duckdb"
+    assert after.fingerprint(TABLES) == loaded.fingerprint(TABLES)
+
+
+def test_read_only_mount_is_a_permission_problem_and_status_still_reads(loaded, tmp_path):
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(loaded.env, GENEPAIR_DUCKDB_PATH=str(mnt / "warehouse.duckdb"))
+    proc = in_mount_namespace(
+        f"mount -t tmpfs -o size=64m tmpfs {mnt}\n"
+        f"cp {loaded.db} {mnt}/warehouse.duckdb\n"
+        f"mount -o remount,ro {mnt}\n"
+        f"set +e\n"
+        f"{GENEPAIR} load {FIXTURES / 'seed_study'} >{out}/load.out 2>{out}/load.err; echo $? >{out}/load.rc\n"
+        f"{GENEPAIR} status >{out}/status.out 2>{out}/status.err; echo $? >{out}/status.rc\n",
+        env,
+        loaded.root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    load = subprocess.CompletedProcess(
+        [], int((out / "load.rc").read_text()), (out / "load.out").read_text(), (out / "load.err").read_text()
+    )
+    first = named(load, 53040, "WAREHOUSE_NOT_WRITABLE", exit_code=1)
+    assert "not a lock" in first and "Another process" not in load.stderr
+    assert (out / "status.rc").read_text().strip() == "0", (out / "status.err").read_text()
+    assert "1 studies loaded" in (out / "status.out").read_text()
