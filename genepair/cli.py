@@ -402,6 +402,43 @@ def status(target: str | None, as_json: bool) -> None:
     click.echo(json.dumps(info, indent=2, default=str) if as_json else format_status(info))
 
 
+@main.command("housekeeping")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option("--only", type=click.Choice(["db", "files"]), default=None, help="Only the warehouse, or only files.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def housekeeping_command(
+    dry_run: bool, only: str | None, as_json: bool, target: str | None, config_path: Path | None
+) -> None:
+    """Retention: purge superseded staging batches, old log rows and old log/archive files (never artifacts/)."""
+    from genepair.housekeeping import format_result, housekeeping
+    from loader.config import load_config
+
+    tgt = _target(target)
+    started = time.perf_counter()
+    result = housekeeping(load_config(config_path), tgt, dry_run, only)
+    step = "housekeeping_dry_run" if dry_run else "housekeeping"
+    _log_step(tgt, step, "SUCCESS", started, {k: v for k, v in result.items() if k != "dry_run"})
+    click.echo(json.dumps(result, indent=2) if as_json else format_result(result))
+
+
+@main.command("health")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@TARGET_OPTION
+@CONFIG_OPTION
+@handle_errors
+def health_command(as_json: bool, target: str | None, config_path: Path | None) -> None:
+    """What meta.sp_healthcheck returns, plus thresholds: exit 1 when one is crossed (for alerts)."""
+    from genepair.health import format_report, health
+    from loader.config import load_config
+
+    report = health(load_config(config_path), _target(target))
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+    sys.exit(0 if report["healthy"] else 1)
+
+
 @main.group()
 def disease() -> None:
     """Study -> disease map (SPEC §6.8)."""

@@ -71,8 +71,10 @@ def run_dbt(
     target: str,
     dbt_vars: dict[str, Any] | None = None,
     quiet: bool = False,
+    keep_output: bool = False,
 ) -> tuple[int, dict[str, Any]]:
-    """Run one dbt command; returns (exit code, summary from run_results.json)."""
+    """Run one dbt command; returns (exit code, summary from run_results.json; with
+    ``keep_output`` (and ``quiet``) also its whole output under "output")."""
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "genepair.dbt_child", json.dumps(_dbt_args(command, target, dbt_vars)), "--now"],
@@ -83,7 +85,24 @@ def run_dbt(
         text=True,
         check=False,
     )
-    return proc.returncode, _summary(command, started, proc.returncode, proc.stdout, quiet)
+    summary = _summary(command, started, proc.returncode, proc.stdout, quiet)
+    if keep_output:
+        summary["output"] = proc.stdout
+    return proc.returncode, summary
+
+
+def run_operation(macro: str, args: dict[str, Any], target: str) -> dict[str, Any]:
+    """``dbt run-operation MACRO --args ARGS``; returns the JSON the macro printed after an
+    ``@@<macro without gp_> `` line. Raises RuntimeError with dbt's output when it fails."""
+    code, summary = run_dbt(
+        ["--quiet", "run-operation", macro, "--args", json.dumps(args)], target, None, quiet=True, keep_output=True
+    )
+    output = summary.pop("output", "") or ""
+    mark = "@@" + macro.removeprefix("gp_") + " "
+    for line in output.splitlines():
+        if line.startswith(mark) and code == 0:
+            return json.loads(line[len(mark) :])
+    raise RuntimeError(f"dbt run-operation {macro} failed (exit {code}):\n{output[-4000:]}")
 
 
 class PreparedDbt:

@@ -44,6 +44,8 @@ GLOBAL_KEYS = {
     "ranking",
     "studies",
     "target",
+    "retention",
+    "health",
 }
 STUDY_KEYS = {"path", "units", "exclude_samples", "include_samples", "disease", "illness_overrides"}
 # a key that looks like a credential, at any depth and in any spelling (db_password,
@@ -90,6 +92,22 @@ def _number_in(lo: float, hi: float, lo_open: bool = False) -> Callable[[Any], s
     return check
 
 
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"must be a non-empty text value, got {type(value).__name__} {value!r}"
+    return None
+
+
+def _null_only(value: Any) -> str | None:
+    if value is not None:
+        return "must be null: artifacts/ is retained indefinitely (seed 003) and housekeeping never deletes it"
+    return None
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+
+
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if not isinstance(value, str) or value not in choices:
@@ -115,6 +133,29 @@ SECTION_SCHEMAS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "scoring": {
         "min_cohort_n": _int_in(2, 1_000_000),
         "fisher_variance": _one_of("standard", "fieller"),
+    },
+    # genepair housekeeping (seed 003 retention policy; defaults in genepair.housekeeping)
+    "retention": {
+        "artifacts_days": _null_only,
+        "artifacts_worm": _flag,
+        "archive_days": _int_in(1, 100_000),
+        "logs_days": _int_in(1, 100_000),
+        "db_logs_days": _int_in(1, 100_000),
+        "staging_days": _int_in(0, 100_000),
+        "archive_dir": _text,
+        "logs_dir": _text,
+    },
+    # genepair health thresholds (defaults in genepair.health)
+    "health": {
+        "k_min": _int_in(1, 10_000),
+        "i2_max": _number_in(0.0, 100.0),
+        "max_unknown_pct": _number_in(0.0, 100.0),
+        "max_low_k_pct": _number_in(0.0, 100.0),
+        "max_heterogeneity_pct": _number_in(0.0, 100.0),
+        "max_failures": _int_in(0, 1_000_000_000),
+        "failure_days": _int_in(1, 100_000),
+        "max_hours_since_success": _number_in(0.0, 1e6),
+        "max_studies_missing_inputs": _int_in(0, 1_000_000),
     },
 }
 
@@ -154,6 +195,8 @@ class PipelineConfig:
     candidates: dict[str, Any] = field(default_factory=dict)
     scoring: dict[str, Any] = field(default_factory=dict)
     ranking: dict[str, Any] = field(default_factory=dict)
+    retention: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)
     target: str | None = None
     studies: dict[str, StudyConfig] = field(default_factory=dict)
     raw_text: str = ""
@@ -206,6 +249,9 @@ class PipelineConfig:
             out[f"candidate_{key}"] = value
         for key, value in self.scoring.items():
             out[f"scoring_{key}"] = value
+        for key in ("k_min", "i2_max"):
+            if key in self.health:
+                out[f"health_{key}"] = self.health[key]
         return out
 
 
@@ -329,7 +375,7 @@ def parse_config(text: str, source: Path | None = None) -> PipelineConfig:
         cfg.nan_policy = data["nan_policy"]
     default_disease = _optional_str(data.get("default_disease"), f"{label}: default_disease")
     cfg.default_disease = default_disease.upper() if default_disease else None
-    for key in ("qc", "candidates", "scoring", "ranking"):
+    for key in ("qc", "candidates", "scoring", "ranking", "retention", "health"):
         setattr(cfg, key, _check_section(key, data.get(key), label))
     cfg.target = _optional_str(data.get("target"), f"{label}: target")
     studies = data.get("studies") or {}

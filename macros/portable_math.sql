@@ -47,3 +47,13 @@
     {{ return(adapter.dispatch('gp_substring', 'genepair')(expr, start, length)) }}
 {%- endmacro %}
 {% macro default__gp_substring(expr, start, length) -%} substring({{ expr }}, {{ start }}, {{ length }}) {%- endmacro %}
+
+{#- seconds from a to b (timestamps), as a double -#}
+{% macro gp_seconds_between(a, b) -%}
+    {{ return(adapter.dispatch('gp_seconds_between', 'genepair')(a, b)) }}
+{%- endmacro %}
+{% macro default__gp_seconds_between(a, b) -%} date_diff('millisecond', {{ a }}, {{ b }}) / 1000.0 {%- endmacro %}
+{% macro postgres__gp_seconds_between(a, b) -%} extract(epoch from ({{ b }} - {{ a }})) {%- endmacro %}
+{% macro sqlserver__gp_seconds_between(a, b) -%}
+    cast(datediff(millisecond, {{ a }}, {{ b }}) as bigint) / 1000.0
+{%- endmacro %}

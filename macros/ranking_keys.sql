@@ -5,3 +5,10 @@
 {% macro gp_q_star(prefix='') -%}
     least(coalesce({{ prefix }}q_combined, 1.0), coalesce({{ prefix }}q_ss, 1.0), coalesce({{ prefix }}q_soth, 1.0))
 {%- endmacro %}
+
+
+{#- i2_star of SPEC §7 (min of the two contrasts' I², a missing one counted as 100 %): the
+    ranked view filters on it and the health signals count the pairs above i2_max. -#}
+{% macro gp_i2_star(prefix='') -%}
+    least(coalesce({{ prefix }}dz_ss_i2, 100.0), coalesce({{ prefix }}dz_soth_i2, 100.0))
+{%- endmacro %}

@@ -20,32 +20,44 @@ begin
     while @gp_attempt <= 3
     begin
         begin try
-            declare @last_run_id varchar(64) = null;
-            select top (1) @last_run_id = run_id
-            from meta.meta_etl_process_log
-            where status = 'SUCCESS'
-            order by ended_at desc, run_id asc;
+            if @days is null or @days < 1
+                throw 53016, N'INVALID_CONFIG: @days must be a positive number of days', 1;
             -- gp:statement last_successful_run
-            select top (1)
-                process_log.run_id,
+            select
+                min(process_log.run_id) as run_id,
                 max(process_log.ended_at) as last_success_at
             from meta.meta_etl_process_log as process_log
-            where process_log.status = 'SUCCESS'
-            group by process_log.run_id
-            order by max(process_log.ended_at) desc, process_log.run_id asc;
+            where
+                process_log.status = 'SUCCESS'
+                and process_log.ended_at = (
+                    select max(latest.ended_at)
+                    from meta.meta_etl_process_log as latest
+                    where latest.status = 'SUCCESS'
+                );
             -- gp:end
             -- gp:statement load_throughput
             select
                 sum(process_log.rows_written) as rows_written,
-                sum(cast(datediff(millisecond, process_log.started_at, process_log.ended_at) as bigint)) / 1000.0 as elapsed_seconds,
-                cast(sum(process_log.rows_written) as float)
-                / nullif(sum(cast(datediff(millisecond, process_log.started_at, process_log.ended_at) as bigint)) / 1000.0, 0)
+                sum(cast(datediff(millisecond, process_log.started_at, process_log.ended_at) as bigint) / 1000.0) as elapsed_seconds,
+                sum(process_log.rows_written) * 1.0
+                / nullif(sum(cast(datediff(millisecond, process_log.started_at, process_log.ended_at) as bigint) / 1000.0), 0)
                     as rows_per_second
             from meta.meta_etl_process_log as process_log
             where
                 process_log.step = 'stage_expression'
                 and process_log.status = 'SUCCESS'
-                and process_log.run_id = @last_run_id;
+                and process_log.run_id = (
+                    select min(latest.run_id)
+                    from meta.meta_etl_process_log as latest
+                    where
+                        latest.step = 'stage_expression'
+                        and latest.status = 'SUCCESS'
+                        and latest.ended_at = (
+                            select max(newest.ended_at)
+                            from meta.meta_etl_process_log as newest
+                            where newest.step = 'stage_expression' and newest.status = 'SUCCESS'
+                        )
+                );
             -- gp:end
             -- gp:statement unknown_illness
             select
@@ -69,6 +81,47 @@ begin
                 and process_log.started_at >= dateadd(day, -@days, sysutcdatetime())
             group by process_log.error_code, process_log.step
             order by count(*) desc, process_log.error_code asc, process_log.step asc;
+            -- gp:end
+            -- gp:statement pair_signals
+            select
+                signals.feature_run_id,
+                signals.disease_label,
+                signals.technology,
+                signals.n_pairs,
+                signals.n_below_k_min,
+                signals.n_heterogeneity_excess,
+                signals.k_min,
+                signals.i2_max
+            from meta.meta_pair_signals as signals
+            order by signals.disease_label asc, signals.technology asc;
+            -- gp:end
+            -- gp:statement studies_missing_inputs
+            select
+                checked.study_accession_code,
+                checked.missing_input
+            from (
+                select
+                    dim_study.study_accession_code,
+                    case
+                        when not exists (
+                            select 1 from fact.fact_gene_expression as facts
+                            where facts.study_key = dim_study.study_key
+                        ) then 'no expression facts'
+                        when not exists (
+                            select 1 from dim.study_disease_map as disease_map
+                            where disease_map.study_key = dim_study.study_key and disease_map.is_active = 1
+                        ) then 'no active disease mapping'
+                        when not exists (
+                            select 1 from analytics.pair_study_components as components
+                            inner join analytics.feature_runs as runs
+                                on components.feature_run_id = runs.feature_run_id
+                            where components.study_key = dim_study.study_key and runs.is_current = 1
+                        ) then 'no components in the current scoring run'
+                    end as missing_input
+                from dim.dim_study as dim_study
+            ) as checked
+            where checked.missing_input is not null
+            order by checked.study_accession_code asc;
             -- gp:end
             set @gp_rows = 0;
             insert into meta.meta_etl_process_log (

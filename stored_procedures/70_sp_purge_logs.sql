@@ -29,12 +29,13 @@ begin
             delete from meta.meta_etl_process_log
             where started_at < dateadd(day, -@retain_days, sysutcdatetime());
             -- gp:end
-            set @purged = @@rowcount;
+            set @purged = @purged + @@rowcount;
             -- gp:statement purge_validation_log
             delete from meta.meta_data_validation_log
             where created_at < dateadd(day, -@retain_days, sysutcdatetime());
             -- gp:end
-            set @gp_rows = @purged + @@rowcount;
+            set @purged = @purged + @@rowcount;
+            set @gp_rows = @purged;
             commit transaction;
             insert into meta.meta_etl_process_log (
                 run_id, batch_id, step, status, attempt, started_at, ended_at, rows_written, context_json

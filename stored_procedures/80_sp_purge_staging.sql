@@ -58,6 +58,61 @@ begin
             );
             -- gp:end
             set @purged = @purged + @@rowcount;
+            -- gp:statement purge_refinebio_downloads
+            delete from staging.refinebio_downloads
+            where batch_id in (
+                select registry.batch_id
+                from staging.batch_registry as registry
+                where
+                    registry.is_current = 0
+                    and registry.superseded_at < dateadd(day, -@retain_days, sysutcdatetime())
+            );
+            -- gp:end
+            set @purged = @purged + @@rowcount;
+            -- gp:statement purge_refinebio_experiments
+            delete from staging.refinebio_experiments
+            where batch_id in (
+                select registry.batch_id
+                from staging.batch_registry as registry
+                where
+                    registry.is_current = 0
+                    and registry.superseded_at < dateadd(day, -@retain_days, sysutcdatetime())
+            );
+            -- gp:end
+            set @purged = @purged + @@rowcount;
+            -- gp:statement purge_refinebio_samples
+            delete from staging.refinebio_samples
+            where batch_id in (
+                select registry.batch_id
+                from staging.batch_registry as registry
+                where
+                    registry.is_current = 0
+                    and registry.superseded_at < dateadd(day, -@retain_days, sysutcdatetime())
+            );
+            -- gp:end
+            set @purged = @purged + @@rowcount;
+            -- gp:statement purge_refinebio_sample_attributes
+            delete from staging.refinebio_sample_attributes
+            where batch_id in (
+                select registry.batch_id
+                from staging.batch_registry as registry
+                where
+                    registry.is_current = 0
+                    and registry.superseded_at < dateadd(day, -@retain_days, sysutcdatetime())
+            );
+            -- gp:end
+            set @purged = @purged + @@rowcount;
+            -- gp:statement purge_illness_overrides_config
+            delete from staging.illness_overrides_config
+            where batch_id in (
+                select registry.batch_id
+                from staging.batch_registry as registry
+                where
+                    registry.is_current = 0
+                    and registry.superseded_at < dateadd(day, -@retain_days, sysutcdatetime())
+            );
+            -- gp:end
+            set @purged = @purged + @@rowcount;
             set @gp_rows = @purged;
             commit transaction;
             insert into meta.meta_etl_process_log (

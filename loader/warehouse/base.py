@@ -40,7 +40,7 @@ class WarehouseUnusableError(WarehouseError, GenepairError):
 
 
 _DISK_FULL = ("no space left", "disk full", "could not extend file", "could not write", "enospc")
-_READ_ONLY = ("read-only file system", "permission denied", "readonly", "read only", "erofs", "eacces")
+_READ_ONLY = ("read-only file system", "permission denied", "erofs", "eacces", "attempt to write a readonly database")
 
 
 def storage_problem(exc: BaseException, where: str) -> WarehouseUnusableError | None:
@@ -49,6 +49,8 @@ def storage_problem(exc: BaseException, where: str) -> WarehouseUnusableError | 
     SQLSTATE 53100 (disk_full)."""
     errno_ = getattr(exc, "errno", None)
     text = str(exc).lower()
+    if "conflicting lock" in text:  # another process holds the file: a lock, not storage
+        return None
     sqlstate = getattr(exc, "sqlstate", None)
     if errno_ == 28 or sqlstate == "53100" or any(w in text for w in _DISK_FULL):
         return WarehouseUnusableError(

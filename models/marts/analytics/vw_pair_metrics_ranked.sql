@@ -26,7 +26,7 @@ starred as (
         dim_gene_pair.genea_symbol,
         dim_gene_pair.geneb_symbol,
         {{ gp_q_star('metrics.') }} as q_star,
-        least(coalesce(metrics.dz_ss_i2, 100.0), coalesce(metrics.dz_soth_i2, 100.0)) as i2_star
+        {{ gp_i2_star('metrics.') }} as i2_star
     from metrics
     inner join dim_gene_pair
         on metrics.pair_key = dim_gene_pair.pair_key

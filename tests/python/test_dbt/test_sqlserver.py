@@ -177,7 +177,9 @@ def test_stored_procedures_parse_and_lint_as_tsql():
         for sql in statements(path.name).values():
             sqlglot.parse_one(sql, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
             n_statements += 1
-    assert n_statements == 14  # the disease-map procedure appends one change (was: close + insert)
+    # the disease-map procedure appends one change (was: close + insert); sp_purge_staging
+    # also purges the 5 metadata tables of old batches; sp_healthcheck has 6 result sets
+    assert n_statements == 21
     proc = subprocess.run(
         [str(Path(PY).with_name("sqlfluff")), "lint", "--format", "json", "--nofail", "--processes", "2", "."],
         cwd=PROCEDURES,
@@ -389,6 +391,24 @@ def test_healthcheck_statements(db):
         )
     hist = db.execute(to_duckdb(bind(sql["error_histogram"], {"days": 7}))).fetchall()
     assert [(r[0], r[1], r[2]) for r in hist] == [(54001, "sp_update_meta_pair_metrics", 2)]
+    # the scoring run's signals, counted here independently from the fact
+    expected = db.execute(
+        "select m.feature_run_id, d.disease_label, m.technology, count(*), "
+        "count(*) filter (where m.included_study_count < 3), "
+        "count(*) filter (where least(coalesce(m.dz_ss_i2, 100), coalesce(m.dz_soth_i2, 100)) > 75), 3, 75.0 "
+        "from fact.fact_gene_pair_metrics m join dim.dim_disease d on d.disease_key = m.disease_key "
+        "where m.metrics_scope = 'META_STUDIES' group by all order by 2, 3"
+    ).fetchall()
+    assert len(expected) == 2 and sum(r[3] for r in expected) > 0
+    assert db.execute(to_duckdb(bind(sql["pair_signals"], {}))).fetchall() == expected
+    assert db.execute(to_duckdb(bind(sql["studies_missing_inputs"], {}))).fetchall() == []
+    db.execute(
+        "delete from fact.fact_gene_expression where study_key = "
+        "(select study_key from dim.dim_study where study_accession_code = 'GSE810002')"
+    )
+    assert db.execute(to_duckdb(bind(sql["studies_missing_inputs"], {}))).fetchall() == [
+        ("GSE810002", "no expression facts")
+    ]
 
 
 def test_purge_statements_delete_exactly_the_old_rows(db):
