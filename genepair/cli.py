@@ -84,6 +84,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]:
     from loader.config import load_config
     from loader.pipeline import load_downloads
+    from loader.retry import with_retries
     from loader.runlog import RunLog
     from loader.warehouse import open_warehouse
 
@@ -91,23 +92,31 @@ def _load(paths: list[Path], target: str, config_path: Path | None) -> list[Any]
     paths = list(paths) or config.study_paths()
     if not paths:
         raise click.UsageError("give one or more download paths, or a pipeline.yaml with study paths")
-    with open_warehouse(target) as warehouse:
-        warehouse.ensure_schema()
-        # all paths in one transaction: exit 3 means nothing changed, for every path
-        results = load_downloads(warehouse, paths, config, [RunLog() for _ in paths])
-        for res in results:
-            verb = {
-                "loaded": "loaded",
-                "skipped": "already loaded, nothing written",
-                "reloaded": "reloaded (metadata changed)",
-            }[res.action]
-            detail = (
-                f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}"
-                if res.action != "skipped"
-                else ""
-            )
-            superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
-            click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
+    run_ids = [RunLog().run_id for _ in paths]
+
+    def attempt(n: int) -> list[Any]:
+        # all paths in one transaction: exit 3 means nothing changed, for every path; a
+        # transient database error redoes the whole transaction on a new connection
+        with open_warehouse(target) as warehouse:
+            warehouse.ensure_schema()
+            return load_downloads(warehouse, paths, config, [RunLog(run_id=r, attempt=n) for r in run_ids])
+
+    results = with_retries(
+        attempt, on_retry=lambda n, exc, why, delay: _log_retry(target, run_ids[-1], "load", n, exc, why, delay)
+    )
+    for res in results:
+        verb = {
+            "loaded": "loaded",
+            "skipped": "already loaded, nothing written",
+            "reloaded": "reloaded (metadata changed)",
+        }[res.action]
+        detail = (
+            f"{res.n_genes:,} genes x {res.n_samples:,} samples = {res.n_rows:,} rows, units {res.unit_tag}"
+            if res.action != "skipped"
+            else ""
+        )
+        superseded = f" (supersedes {', '.join(b[:12] for b in res.superseded)})" if res.superseded else ""
+        click.echo(f"{res.study_accession_code}: {verb} batch {res.batch_id[:12]} {detail}{superseded}".rstrip())
     return results
 
 
@@ -137,6 +146,25 @@ def _refresh_rules(target: str) -> int:
             disease_map.lock_map(warehouse)
             runlog.flush(warehouse)
         return rec.rows_written or 0
+
+
+def _log_retry(target: str, run_id: str, step: str, attempt: int, exc: BaseException, why: str, delay: float) -> None:
+    """The RETRY row of a failed attempt (its own writes were rolled back with it)."""
+    from loader.runlog import RunLog, StepRecord
+    from loader.warehouse import open_warehouse
+
+    click.echo(f"warning: {step} attempt {attempt} failed ({why}); retrying in {delay:g} s", err=True)
+    runlog = RunLog(run_id=run_id)
+    rec = StepRecord(run_id=run_id, step=step, attempt=attempt)
+    rec.error_message = f"{type(exc).__name__}: {str(exc).strip()[:2000]}"
+    rec.context.update({"transient": why, "retry_in_s": delay})
+    rec.finish("RETRY")
+    runlog.records.append(rec)
+    try:
+        with open_warehouse(target) as warehouse, warehouse.transaction():
+            runlog.flush(warehouse)
+    except Exception as log_exc:  # the server may still be away: the retry matters more
+        click.echo(f"warning: could not log the retry ({type(log_exc).__name__})", err=True)
 
 
 def _log_step(
@@ -224,6 +252,7 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
     from genepair.dbt_runner import PreparedDbt
     from genepair.score import check_disease_scope, require_scorable, score
     from loader.config import load_config
+    from loader.retry import with_retries
     from loader.runlog import RunLog
     from loader.warehouse import connect
 
@@ -240,11 +269,20 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
         raise
     # dbt starts and parses the project while the pairs are scored; it opens the
     # warehouse only in run(), after this process has closed it
-    with PreparedDbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet) as aggregator:
+    first = [warehouse]
+
+    def attempt(n: int) -> Any:
+        # the scoring writes are one transaction: a transient error redoes them on a new connection
+        wh = first.pop() if first else connect(target)
         try:
-            result = score(warehouse, runlog, min_cohort_n=min_n)
+            return score(wh, runlog if n == 1 else RunLog(run_id=runlog.run_id, attempt=n), min_cohort_n=min_n)
         finally:
-            warehouse.close()
+            wh.close()
+
+    with PreparedDbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet) as aggregator:
+        result = with_retries(
+            attempt, on_retry=lambda n, exc, why, delay: _log_retry(target, runlog.run_id, "score", n, exc, why, delay)
+        )
         verb = "reused" if result.reused else "computed"
         click.echo(
             f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "

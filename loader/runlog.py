@@ -124,10 +124,11 @@ class RunLog:
     run_id: str = field(default_factory=new_run_id)
     records: list[StepRecord] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 1  # loader.retry: the attempt every step of this log belongs to
 
     @contextmanager
     def step(self, name: str, **kwargs: Any) -> Iterator[StepRecord]:
-        rec = StepRecord(run_id=self.run_id, step=name, **kwargs)
+        rec = StepRecord(run_id=self.run_id, step=name, attempt=self.attempt, **kwargs)
         self.records.append(rec)
         try:
             yield rec

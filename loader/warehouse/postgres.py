@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +25,16 @@ class PostgresWarehouse(Warehouse):
         import psycopg
 
         try:
-            self.con = psycopg.connect(dsn or "", autocommit=True)
+            self.con = psycopg.connect(
+                dsn or "",
+                autocommit=True,
+                application_name=os.environ.get("GENEPAIR_PG_APPLICATION_NAME", "genepair"),
+            )
+            # a lock held elsewhere fails the statement (55P03, retried by loader.retry)
+            # instead of waiting forever
+            self.con.execute(
+                "SELECT set_config('lock_timeout', %s, false)", [os.environ.get("GENEPAIR_PG_LOCK_TIMEOUT", "60s")]
+            )
         except psycopg.OperationalError as exc:
             raise WarehouseError(
                 f"cannot connect to PostgreSQL ({exc}); set PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE"

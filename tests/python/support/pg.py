@@ -59,6 +59,12 @@ class PgWarehouse:
             raise AssertionError(f"genepair {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """The CLI in the background (stdout and stderr piped, text)."""
+        return subprocess.Popen(
+            [GENEPAIR, *args], cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg
 
