@@ -39,8 +39,15 @@
 
 {#- position (1-based) of the last occurrence of a one-character needle; 0 when absent -#}
 {% macro gp_last_position(needle, haystack) -%}
-    (case when {{ dbt.position(needle, haystack) }} = 0 then 0
-          else {{ dbt.length(haystack) }} - {{ dbt.position(needle, 'reverse(' ~ haystack ~ ')') }} + 1 end)
+    {{ return(adapter.dispatch('gp_last_position', 'genepair')(needle, haystack)) }}
+{%- endmacro %}
+{% macro default__gp_last_position(needle, haystack) -%}
+    (case when position({{ needle }} in {{ haystack }}) = 0 then 0
+          else length({{ haystack }}) - position({{ needle }} in reverse({{ haystack }})) + 1 end)
+{%- endmacro %}
+{% macro sqlserver__gp_last_position(needle, haystack) -%}
+    (case when charindex({{ needle }}, {{ haystack }}) = 0 then 0
+          else len({{ haystack }}) - charindex({{ needle }}, reverse({{ haystack }})) + 1 end)
 {%- endmacro %}
 
 {% macro gp_substring(expr, start, length) -%}

@@ -9,6 +9,11 @@
         ('60_sp_healthcheck.sql', gp_sp_healthcheck()),
         ('70_sp_purge_logs.sql', gp_sp_purge_logs()),
         ('80_sp_purge_staging.sql', gp_sp_purge_staging()),
+        ('90_sp_upsert_study.sql', gp_sp_runbook('dim', 'sp_upsert_study', 'study')),
+        ('91_sp_upsert_platform.sql', gp_sp_runbook('dim', 'sp_upsert_platform', 'platform')),
+        ('92_sp_upsert_gene.sql', gp_sp_runbook('dim', 'sp_upsert_gene', 'gene')),
+        ('93_sp_upsert_sample.sql', gp_sp_runbook('dim', 'sp_upsert_sample', 'sample')),
+        ('94_sp_load_gene_expression.sql', gp_sp_runbook('fact', 'sp_load_gene_expression', 'facts')),
     ]) }}
 {%- endmacro %}
 

@@ -152,7 +152,7 @@ def test_stored_procedures_are_rendered_from_the_macros():
         [PY, "scripts/render_stored_procedures.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.strip() == "9 files up to date"
+    assert proc.stdout.strip() == "14 files up to date"
 
 
 def test_stored_procedures_parse_and_lint_as_tsql():
@@ -166,6 +166,11 @@ def test_stored_procedures_parse_and_lint_as_tsql():
         "60_sp_healthcheck.sql",
         "70_sp_purge_logs.sql",
         "80_sp_purge_staging.sql",
+        "90_sp_upsert_study.sql",
+        "91_sp_upsert_platform.sql",
+        "92_sp_upsert_gene.sql",
+        "93_sp_upsert_sample.sql",
+        "94_sp_load_gene_expression.sql",
     ]
     # sqlfluff's tsql grammar parses the whole procedures (control flow included, below);
     # sqlglot parses the table DDL and every set-based statement strictly
@@ -179,7 +184,8 @@ def test_stored_procedures_parse_and_lint_as_tsql():
             n_statements += 1
     # the disease-map procedure appends one change (was: close + insert); sp_purge_staging
     # also purges the 5 metadata tables of old batches; sp_healthcheck has 6 result sets
-    assert n_statements == 21
+    # the runbook procedures: 2 + 4 + 2 + 4 + 2 statements
+    assert n_statements == 35
     proc = subprocess.run(
         [str(Path(PY).with_name("sqlfluff")), "lint", "--format", "json", "--nofail", "--processes", "2", "."],
         cwd=PROCEDURES,
@@ -188,7 +194,7 @@ def test_stored_procedures_parse_and_lint_as_tsql():
         timeout=600,
     )
     report = json.loads(proc.stdout)
-    assert len(report) == 9
+    assert len(report) == 14
     assert [(f["filepath"], v["code"], v["start_line_no"]) for f in report for v in f["violations"]] == []
 
 
