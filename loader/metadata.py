@@ -207,13 +207,26 @@ def _check_number(value: Any, label: str, where: str) -> None:
         raise _bad(label, where, f"is {value!r}, not a finite number")
 
 
+# the marts cast these fields to the `string` kind (1,000 characters on SQL Server and
+# PostgreSQL): longer text would load and then fail `genepair build` there
+MART_TEXT_CHARS = 1000
+LONG_TEXT_FIELDS = {"description", "protocol_description", "refinebio_annotations", "sample_accession_codes"}
+
+
 def _check_flat(value: Any, label: str, where: str) -> None:
     """Text fields staged as text: a scalar, or a list of scalars (organisms)."""
     if isinstance(value, list):
         if not all(v is None or isinstance(v, _SCALAR) for v in value):
             raise _bad(label, where, "must be a list of text values")
-        return
-    _check_type(value, _SCALAR, label, where, "a text value")
+    else:
+        _check_type(value, _SCALAR, label, where, "a text value")
+    text = as_text(value)
+    if text is not None and len(text) > MART_TEXT_CHARS and where.rsplit(".", 1)[-1] not in LONG_TEXT_FIELDS:
+        raise LoaderError(
+            "VALUE_TOO_LONG",
+            f"{label}: {where} is {len(text):,} characters; the warehouse column holds {MART_TEXT_CHARS:,} on "
+            "SQL Server and PostgreSQL, so no engine accepts it",
+        )
 
 
 def validate_metadata(data: dict[str, Any], label: str) -> None:
@@ -225,6 +238,9 @@ def validate_metadata(data: dict[str, Any], label: str) -> None:
         _check_number(data.get(key), label, f"`{key}`")
     for key in ("aggregate_by", "scale_by", "created_at", "ks_warning"):
         _check_type(data.get(key), (str,), label, f"`{key}`", "a text value or null")
+    from loader.warehouse.tables import DOWNLOADS, EXPERIMENTS, SAMPLES, check_lengths
+
+    check_lengths(DOWNLOADS, [download_row(data)])
     _check_type(data.get("num_samples"), (int,), label, "`num_samples`", "an integer or null")
     _check_type(data.get("num_experiments"), (int,), label, "`num_experiments`", "an integer or null")
     for acc, exp in data["experiments"].items():
@@ -253,6 +269,7 @@ def validate_metadata(data: dict[str, Any], label: str) -> None:
             _check_flat(exp.get(key), label, f"{where}.{key}")
         for index, sample in enumerate(exp.get("sample_accession_codes") or []):
             check_accession(sample, f"sample_accession_codes[{index}]", f"{label}: {where}")
+        check_lengths(EXPERIMENTS, [experiment_row(exp)])
     for acc, sample in data["samples"].items():
         where = f"sample `{str(acc)[:60]}`"
         check_accession(acc, "sample key", label)
@@ -272,3 +289,4 @@ def validate_metadata(data: dict[str, Any], label: str) -> None:
         annotations = sample.get("refinebio_annotations")
         if annotations is not None and not isinstance(annotations, list):
             raise _bad(label, f"{where}.refinebio_annotations", "must be a list")
+        check_lengths(SAMPLES, [sample_row(sample)])

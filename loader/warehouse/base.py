@@ -139,6 +139,7 @@ class Warehouse:
         rows = list(rows)
         if not rows:
             return 0
+        schema.check_lengths(table, rows)
         cols = table.column_names
         types = {name: arrow_type(kind) for name, kind, _ in table.columns}
         data = pa.table({c: pa.array([r.get(c) for r in rows], type=types[c]) for c in cols})

@@ -6,11 +6,14 @@ dbt reads these as sources; the SQL Server DDL for DBAs is rendered from here in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
 from loader import paths
+from loader.errors import LoaderError
 
 
 def _column_types() -> dict[str, dict[str, str]]:
@@ -23,6 +26,36 @@ def _column_types() -> dict[str, dict[str, str]]:
 
 
 TYPES: dict[str, dict[str, str]] = _column_types()
+
+
+def _max_chars() -> dict[str, int]:
+    """The longest text each logical kind holds on every engine (the smallest declared
+    length: varchar(100) on PostgreSQL, nvarchar(400) on SQL Server...); unbounded kinds
+    are absent. A value must fit everywhere: every engine accepts the same inputs."""
+    out: dict[str, int] = {}
+    for per_kind in TYPES.values():
+        for kind, sql in per_kind.items():
+            match = re.fullmatch(r"N?(?:VAR)?CHAR\((\d+)\)", sql)
+            if match:
+                out[kind] = min(out.get(kind, 1 << 62), int(match.group(1)))
+    return out
+
+
+MAX_CHARS: dict[str, int] = _max_chars()
+
+
+def check_lengths(table: Table, rows: list[dict[str, Any]]) -> None:
+    """Refuse (53043 VALUE_TOO_LONG) a text longer than its column allows on any engine."""
+    bounded = [(name, MAX_CHARS[kind]) for name, kind, _ in table.columns if kind in MAX_CHARS]
+    for index, row in enumerate(rows):
+        for name, limit in bounded:
+            value = row.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                raise LoaderError(
+                    "VALUE_TOO_LONG",
+                    f"{table.qualified}.{name} (row {index + 1}): {len(value):,} characters ({value[:40]!r}…); the "
+                    f"column holds {limit:,} on SQL Server / PostgreSQL, so no engine accepts it",
+                )
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,15 @@ OPS_CASES = {
         53031,
         "TRAILING_DELIMITER",
     ),
+    "sample_title_1001_chars": (
+        meta(lambda d: d["samples"]["SRR1652895"].update(refinebio_title="t" * 1001)), 53043, "VALUE_TOO_LONG"
+    ),
+    "technology_65_chars": (experiment(technology="RNA-SEQ" + "x" * 58), 53043, "VALUE_TOO_LONG"),
+    "annotation_key_401_chars": (
+        meta(lambda d: d["samples"]["SRR1652895"].update(refinebio_annotations=[{"k" * 401: "v"}])),
+        53043,
+        "VALUE_TOO_LONG",
+    ),
     "counts_near_float_max": (
         tsv(HEADER + ROWS[0].replace("12.5", "1.7e308").replace("35.25", "1.7e308")),
         53036,
