@@ -36,6 +36,7 @@ def browser():
 
 
 def test_list_pair_page_forest_plot_and_a_review_in_chromium(browser, built_duckdb, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -49,7 +50,9 @@ def test_list_pair_page_forest_plot_and_a_review_in_chromium(browser, built_duck
         api = httpx.get(f"{server.url}/analytics/pairs/top", params=params,
                         headers={"Authorization": f"Bearer {token}"}, timeout=30).json()  # fmt: skip
         assert len(api["rows"]) == 20
-        wait = WebDriverWait(browser, 30)
+        # the page re-renders the history after a review: an element read mid-render is
+        # stale, and the wait simply looks again
+        wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
         browser.get(f"{server.url}/")  # no cookie yet: the sign-in page
         wait.until(ec.presence_of_element_located((By.ID, "token"))).send_keys(token)
         browser.find_element(By.ID, "sign-in").click()
