@@ -51,8 +51,18 @@ study_inputs as (
         case when n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null
                 then {{ fisher }} / cast(n_{{ cohort }} - 3 as {{ gp_type('double') }}) end as v_{{ cohort }},
         case when n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null
-                then n_{{ cohort }} end as n_used_{{ cohort }}{{ ',' if not loop.last }}
+                then n_{{ cohort }} end as n_used_{{ cohort }},
         {% endfor %}
+        {#- a study counts for the row only when it contributes at least one estimate: a
+            usable contrast (Hedges' g with a positive variance) or cohort correlation -#}
+        case
+            when (var_g_ss > 0 and g_ss is not null) or (var_g_soth > 0 and g_soth is not null)
+                {% for cohort in ['control', 'sepsis', 'shock'] %}
+                or (n_{{ cohort }} >= {{ min_n }} and r_{{ cohort }} is not null)
+                {% endfor %}
+                then 1
+            else 0
+        end as contributes
     from mapped_components
 ),
 
@@ -62,7 +72,6 @@ fixed_effect as (
         {% for m, yv in metrics.items() %}
         sum(1.0 / {{ yv[1] }}) as sw_{{ m }},
         sum({{ yv[0] }} / {{ yv[1] }}) as swy_{{ m }},
-        sum({{ yv[0] }} * {{ yv[0] }} / {{ yv[1] }}) as swyy_{{ m }},
         sum(1.0 / ({{ yv[1] }} * {{ yv[1] }})) as sww_{{ m }},
         count({{ yv[1] }}) as k_{{ m }},
         {% endfor %}
@@ -81,23 +90,44 @@ fixed_effect as (
         {% for cohort in ['control', 'sepsis', 'shock'] %}
         sum(n_used_{{ cohort }}) as n_samples_{{ cohort }},
         {% endfor %}
-        count(*) as included_study_count,
-        sum(n_labelled) as total_samples
+        sum(contributes) as included_study_count,
+        coalesce(sum(case when contributes = 1 then n_labelled end), 0) as total_samples
     from study_inputs
     group by {{ keys | join(', ') }}
 ),
 
-{#- Cochran's Q from the same pass: Q = sum(w y^2) - (sum(w y))^2 / sum(w) (the
-    sufficient-statistic form; a second pass over the study rows cost a 10 M-row join).
-    Rounding can leave it a hair below 0 for identical studies: clamped at 0. #}
+{#- Cochran's Q in the two-pass form Q = sum(w (y - theta_F)^2), theta_F = sum(w y) / sum(w)
+    from the pass above: the one-pass form sum(w y^2) - (sum(w y))^2 / sum(w) cancels
+    catastrophically for nearly identical studies (1e-7 relative error where metafor gives
+    3.0342275024254e-09; SPEC asks 1e-9). Null terms (no estimate) add nothing. #}
+deviations as (
+    select
+        {% for k in keys %}study_inputs.{{ k }},
+        {% endfor -%}
+        {% for m, yv in metrics.items() %}
+        sum(
+            (study_inputs.{{ yv[0] }} - fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }})
+            * (study_inputs.{{ yv[0] }} - fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }})
+            / study_inputs.{{ yv[1] }}
+        ) as q_raw_{{ m }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from study_inputs
+    inner join fixed_effect
+        on {% for k in keys %}{{ 'and ' if not loop.first }}study_inputs.{{ k }} = fixed_effect.{{ k }}
+        {% endfor %}
+    group by {% for k in keys %}study_inputs.{{ k }}{{ ', ' if not loop.last }}{% endfor %}
+),
+
 cochran as (
     select
         fixed_effect.*,
         {% for m in metrics %}
-        fixed_effect.swyy_{{ m }} - fixed_effect.swy_{{ m }} * fixed_effect.swy_{{ m }} / fixed_effect.sw_{{ m }}
-            as q_raw_{{ m }}{{ ',' if not loop.last }}
+        deviations.q_raw_{{ m }}{{ ',' if not loop.last }}
         {% endfor %}
     from fixed_effect
+    inner join deviations
+        on {% for k in keys %}{{ 'and ' if not loop.first }}fixed_effect.{{ k }} = deviations.{{ k }}
+        {% endfor %}
 ),
 
 between_study as (

@@ -105,6 +105,14 @@ def pool_pairs(
         out["direction_consistency"] = np.where(soth.k > 0, same.sum(axis=1) / soth.k, np.nan)
     out["magnitude_consistency"] = 1.0 - soth.i2 / 100.0
     out["consistency_score"] = (out["direction_consistency"] + out["magnitude_consistency"]) / 2.0
-    out["total_samples"] = np.nansum(m["n_labelled"], axis=1)
-    out["included_study_count"] = np.isfinite(m["n_labelled"]).sum(axis=1)
+    # a study counts for the row only when it contributes at least one estimate: a usable
+    # contrast (Hedges' g with a positive variance) or cohort correlation (SPEC §7)
+    with np.errstate(invalid="ignore"):
+        contributes = np.zeros(m["n_labelled"].shape, dtype=bool)
+        for name in ("ss", "soth"):
+            contributes |= (m[f"var_g_{name}"] > 0) & np.isfinite(m[f"g_{name}"])
+        for cohort in ("control", "sepsis", "shock"):
+            contributes |= np.isfinite(m[f"r_{cohort}"]) & (m[f"n_{cohort}"] >= min_cohort_n)
+    out["total_samples"] = np.where(contributes, m["n_labelled"], 0.0).sum(axis=1)
+    out["included_study_count"] = contributes.sum(axis=1)
     return out

@@ -138,8 +138,19 @@ begin
                     case when n_shock >= 4 and r_shock is not null
                             then 1.0 / cast(n_shock - 3 as double precision) end as v_shock,
                     case when n_shock >= 4 and r_shock is not null
-                            then n_shock end as n_used_shock
+                            then n_shock end as n_used_shock,
+                    case
+                        when (var_g_ss > 0 and g_ss is not null) or (var_g_soth > 0 and g_soth is not null)
 
+                            or (n_control >= 4 and r_control is not null)
+
+                            or (n_sepsis >= 4 and r_sepsis is not null)
+
+                            or (n_shock >= 4 and r_shock is not null)
+
+                            then 1
+                        else 0
+                    end as contributes
                 from mapped_components
             ),
 
@@ -152,31 +163,26 @@ begin
 
                     sum(1.0 / var_g_ss) as sw_ss,
                     sum(g_ss / var_g_ss) as swy_ss,
-                    sum(g_ss * g_ss / var_g_ss) as swyy_ss,
                     sum(1.0 / (var_g_ss * var_g_ss)) as sww_ss,
                     count(var_g_ss) as k_ss,
 
                     sum(1.0 / var_g_soth) as sw_soth,
                     sum(g_soth / var_g_soth) as swy_soth,
-                    sum(g_soth * g_soth / var_g_soth) as swyy_soth,
                     sum(1.0 / (var_g_soth * var_g_soth)) as sww_soth,
                     count(var_g_soth) as k_soth,
 
                     sum(1.0 / v_control) as sw_control,
                     sum(z_control / v_control) as swy_control,
-                    sum(z_control * z_control / v_control) as swyy_control,
                     sum(1.0 / (v_control * v_control)) as sww_control,
                     count(v_control) as k_control,
 
                     sum(1.0 / v_sepsis) as sw_sepsis,
                     sum(z_sepsis / v_sepsis) as swy_sepsis,
-                    sum(z_sepsis * z_sepsis / v_sepsis) as swyy_sepsis,
                     sum(1.0 / (v_sepsis * v_sepsis)) as sww_sepsis,
                     count(v_sepsis) as k_sepsis,
 
                     sum(1.0 / v_shock) as sw_shock,
                     sum(z_shock / v_shock) as swy_shock,
-                    sum(z_shock * z_shock / v_shock) as swyy_shock,
                     sum(1.0 / (v_shock * v_shock)) as sww_shock,
                     count(v_shock) as k_shock,
 
@@ -197,31 +203,79 @@ begin
 
                     sum(n_used_shock) as n_samples_shock,
 
-                    count(*) as included_study_count,
-                    sum(n_labelled) as total_samples
+                    sum(contributes) as included_study_count,
+                    coalesce(sum(case when contributes = 1 then n_labelled end), 0) as total_samples
                 from study_inputs
                 group by genea_key, geneb_key, disease_key, technology
             ),
+            deviations as (
+                select
+                    study_inputs.genea_key,
+                    study_inputs.geneb_key,
+                    study_inputs.disease_key,
+                    study_inputs.technology,
+
+                    sum(
+                        (study_inputs.g_ss - fixed_effect.swy_ss / fixed_effect.sw_ss)
+                        * (study_inputs.g_ss - fixed_effect.swy_ss / fixed_effect.sw_ss)
+                        / study_inputs.var_g_ss
+                    ) as q_raw_ss,
+
+                    sum(
+                        (study_inputs.g_soth - fixed_effect.swy_soth / fixed_effect.sw_soth)
+                        * (study_inputs.g_soth - fixed_effect.swy_soth / fixed_effect.sw_soth)
+                        / study_inputs.var_g_soth
+                    ) as q_raw_soth,
+
+                    sum(
+                        (study_inputs.z_control - fixed_effect.swy_control / fixed_effect.sw_control)
+                        * (study_inputs.z_control - fixed_effect.swy_control / fixed_effect.sw_control)
+                        / study_inputs.v_control
+                    ) as q_raw_control,
+
+                    sum(
+                        (study_inputs.z_sepsis - fixed_effect.swy_sepsis / fixed_effect.sw_sepsis)
+                        * (study_inputs.z_sepsis - fixed_effect.swy_sepsis / fixed_effect.sw_sepsis)
+                        / study_inputs.v_sepsis
+                    ) as q_raw_sepsis,
+
+                    sum(
+                        (study_inputs.z_shock - fixed_effect.swy_shock / fixed_effect.sw_shock)
+                        * (study_inputs.z_shock - fixed_effect.swy_shock / fixed_effect.sw_shock)
+                        / study_inputs.v_shock
+                    ) as q_raw_shock
+
+                from study_inputs
+                inner join fixed_effect
+                    on study_inputs.genea_key = fixed_effect.genea_key
+                    and study_inputs.geneb_key = fixed_effect.geneb_key
+                    and study_inputs.disease_key = fixed_effect.disease_key
+                    and study_inputs.technology = fixed_effect.technology
+
+                group by study_inputs.genea_key, study_inputs.geneb_key, study_inputs.disease_key, study_inputs.technology
+            ),
+
             cochran as (
                 select
                     fixed_effect.*,
 
-                    fixed_effect.swyy_ss - fixed_effect.swy_ss * fixed_effect.swy_ss / fixed_effect.sw_ss
-                        as q_raw_ss,
+                    deviations.q_raw_ss,
 
-                    fixed_effect.swyy_soth - fixed_effect.swy_soth * fixed_effect.swy_soth / fixed_effect.sw_soth
-                        as q_raw_soth,
+                    deviations.q_raw_soth,
 
-                    fixed_effect.swyy_control - fixed_effect.swy_control * fixed_effect.swy_control / fixed_effect.sw_control
-                        as q_raw_control,
+                    deviations.q_raw_control,
 
-                    fixed_effect.swyy_sepsis - fixed_effect.swy_sepsis * fixed_effect.swy_sepsis / fixed_effect.sw_sepsis
-                        as q_raw_sepsis,
+                    deviations.q_raw_sepsis,
 
-                    fixed_effect.swyy_shock - fixed_effect.swy_shock * fixed_effect.swy_shock / fixed_effect.sw_shock
-                        as q_raw_shock
+                    deviations.q_raw_shock
 
                 from fixed_effect
+                inner join deviations
+                    on fixed_effect.genea_key = deviations.genea_key
+                    and fixed_effect.geneb_key = deviations.geneb_key
+                    and fixed_effect.disease_key = deviations.disease_key
+                    and fixed_effect.technology = deviations.technology
+
             ),
 
             between_study as (

@@ -29,7 +29,10 @@ dl <- list(
   high_i2 = dl_case(c(-1.2, 0.1, 1.5, 2.9, 0.7), c(0.01, 0.012, 0.009, 0.011, 0.01)),
   unequal_variances = dl_case(c(0.4, 0.9, -0.2, 0.5), c(0.0001, 2.5, 0.5, 10.0)),
   identical = dl_case(c(0.5, 0.5, 0.5), c(0.02, 0.03, 0.04)),
-  large_effect = dl_case(c(3.1, 2.8, 3.4), c(0.0004, 0.0005, 0.0003))
+  large_effect = dl_case(c(3.1, 2.8, 3.4), c(0.0004, 0.0005, 0.0003)),
+  # nearly identical studies: the one-pass Q = sum(w y^2) - (sum(w y))^2 / sum(w) cancels
+  # (issue #16: 3.034227091802677e-09 instead of metafor's 3.0342275024254e-09)
+  near_identical = dl_case(c(-0.5960115829622562, -0.5960466361487009), c(0.3088541826277461, 0.09610091020715819))
 )
 
 cor_case <- function(ri, ni) {

@@ -144,3 +144,24 @@ def test_load_gene_expression_reloads_one_batch(built, tmp_path):
     assert ran["statements"] == ["clear_fact_gene_expression", "load_fact_gene_expression"]
     assert rows(target, "fact.fact_gene_expression", "study_key, gene_key, sample_key") == expected
     assert len(expected) == 20 + 30 * 11
+
+
+def test_a_non_finite_fact_fails_the_dbt_test(built, tmp_path):
+    """Issue #17: a NaN or infinite fact (an overflowing transform) fails `dbt test`."""
+    db, _ = built
+    for value in ("'nan'", "'inf'"):
+        target = copy_of(db, tmp_path, f"nonfinite_{value.strip(chr(39))}")
+        execute(
+            target,
+            f"update fact.fact_gene_expression set expression_value = cast({value} as double) where sample_key = "
+            "(select min(sample_key) from fact.fact_gene_expression) and gene_key = (select min(gene_key) from "
+            "fact.fact_gene_expression where sample_key = (select min(sample_key) from fact.fact_gene_expression))",
+        )
+        env = dict(os.environ, GENEPAIR_DUCKDB_PATH=str(target), GENEPAIR_TARGET="duckdb", DBT_PROFILES_DIR=str(ROOT))
+        proc = subprocess.run(
+            [DBT, "test", "-s", "fact_gene_expression_values_are_finite"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stdout
+        assert "Failure in test fact_gene_expression_values_are_finite" in proc.stdout
+        assert "Got 1 result" in proc.stdout

@@ -135,7 +135,9 @@ OPS_CASES = {
         "TRAILING_DELIMITER",
     ),
     "sample_title_1001_chars": (
-        meta(lambda d: d["samples"]["SRR1652895"].update(refinebio_title="t" * 1001)), 53043, "VALUE_TOO_LONG"
+        meta(lambda d: d["samples"]["SRR1652895"].update(refinebio_title="t" * 1001)),
+        53043,
+        "VALUE_TOO_LONG",
     ),
     "technology_65_chars": (experiment(technology="RNA-SEQ" + "x" * 58), 53043, "VALUE_TOO_LONG"),
     "annotation_key_401_chars": (

@@ -157,3 +157,36 @@ def test_average_ranks_equal_scipy_rankdata():
         np.zeros((3, 1)),
     ):
         np.testing.assert_array_equal(correlation.average_ranks(data), stats.rankdata(data, axis=1))
+
+
+def test_python_twin_counts_only_studies_with_an_estimate():
+    """Issue #16: the golden near-identical case pooled by scoring.aggregate, with a third
+    study of 4 labelled samples and no usable cohort or contrast: Q equals metafor to 1e-9,
+    the study counts neither in included_study_count nor in total_samples."""
+    from scoring.aggregate import pool_pairs
+
+    ref = GOLDEN["dl"]["near_identical"]
+    nan = np.nan
+    comp = {
+        "g_ss": np.array([*ref["yi"], nan]),
+        "var_g_ss": np.array([*ref["vi"], nan]),
+        "n_labelled": np.array([10.0, 11.0, 4.0]),
+        "n_control": np.array([nan, nan, 1.0]),
+        "n_sepsis": np.array([nan, nan, 2.0]),
+        "n_shock": np.array([nan, nan, 1.0]),
+    }
+    for name in (
+        "r_control",
+        "r_sepsis",
+        "r_shock",
+        "kappa_ss",
+        "n_ss",
+        "g_soth",
+        "var_g_soth",
+        "kappa_soth",
+        "n_soth",
+    ):
+        comp.setdefault(name, np.full(3, nan))
+    out = pool_pairs(comp, np.zeros(3, dtype=int), 1, np.zeros(1, dtype=int))
+    close(out["dz_ss_q"], ref["q"])
+    assert out["included_study_count"][0] == 2 and out["total_samples"][0] == 21.0
