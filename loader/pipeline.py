@@ -306,6 +306,38 @@ def _refuse_shared_samples(warehouse: Warehouse, plan: ExperimentPlan, batch_key
         )
 
 
+def _refuse_case_collisions(warehouse: Warehouse, plan: ExperimentPlan, batch_key: int, label: str) -> None:
+    """SQL Server's default collation compares ids ignoring letter case: a study or a gene id
+    that differs only by case from one of another loaded study would be one key there and two
+    on DuckDB / PostgreSQL. Refused (53032) so that every engine holds the same rows."""
+    study = warehouse.query(
+        "SELECT study_accession_code FROM staging.batch_registry WHERE is_current = 1 "
+        "AND lower(study_accession_code) = lower(?) AND study_accession_code <> ?",
+        (plan.files.accession, plan.files.accession),
+    )
+    if study:
+        raise LoaderError(
+            "INVALID_IDENTIFIER",
+            f"{label}: study {plan.files.accession} differs only by letter case from the loaded study "
+            f"{study[0][0]}; ids are compared ignoring case (as SQL Server does): use one spelling",
+        )
+    clash = warehouse.query(
+        "SELECT mine.gene_id, theirs.gene_id, reg.study_accession_code FROM staging.batch_genes AS mine "
+        "INNER JOIN staging.batch_genes AS theirs ON lower(mine.gene_id) = lower(theirs.gene_id) "
+        "AND mine.gene_id <> theirs.gene_id "
+        "INNER JOIN staging.batch_registry AS reg ON reg.batch_key = theirs.batch_key AND reg.is_current = 1 "
+        "WHERE mine.batch_key = ? ORDER BY mine.gene_id",
+        (batch_key,),
+    )
+    if clash:
+        mine, theirs, other = clash[0]
+        raise LoaderError(
+            "INVALID_IDENTIFIER",
+            f"{label}: gene id {mine!r} differs only by letter case from {theirs!r} of study {other} "
+            f"({len(clash)} such gene(s)); ids are compared ignoring case (as SQL Server does): use one spelling",
+        )
+
+
 def _stream_expression(
     warehouse: Warehouse,
     plan: ExperimentPlan,
@@ -400,6 +432,7 @@ def _stream_expression(
             worker.join(timeout=0.05)
     if stats.n_genes == 0:
         raise LoaderError("HEADER_ONLY", f"{label}: the header is there but no gene rows follow")
+    _refuse_case_collisions(warehouse, plan, batch_key, label)
     return stats, written
 
 

@@ -380,3 +380,18 @@ def test_read_only_mount_is_a_permission_problem_and_status_still_reads(loaded, 
     assert "not a lock" in first and "Another process" not in load.stderr
     assert (out / "status.rc").read_text().strip() == "0", (out / "status.err").read_text()
     assert "1 studies loaded" in (out / "status.out").read_text()
+
+
+def test_ids_that_differ_by_case_across_studies_are_refused(loaded, tmp_path):
+    """A study or a gene id spelled like one of another loaded study but for letter case
+    would be one key on SQL Server and two on DuckDB / PostgreSQL: 53032, nothing changed."""
+    lower_study = renamed_study(tmp_path / "a", "srp049820", samples_from="SRR800")
+    before = loaded.fingerprint(TABLES)
+    first = named(loaded.load(lower_study, check=False), 53032, "INVALID_IDENTIFIER")
+    assert "study srp049820 differs only by letter case from the loaded study SRP049820" in first
+    other = renamed_study(tmp_path / "b", "SRP000333", samples_from="SRR700")
+    matrix = other / "SRP000333" / "SRP000333.tsv"
+    matrix.write_text(matrix.read_text().replace("ENSG00000000003", "ensg00000000003"))
+    first = named(loaded.load(other, check=False), 53032, "INVALID_IDENTIFIER")
+    assert "gene id 'ensg00000000003' differs only by letter case from 'ENSG00000000003' of study SRP049820" in first
+    assert loaded.fingerprint(TABLES) == before
