@@ -49,8 +49,20 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         except Exception as exc:
-            # a full disk, a read-only file or mount: a named error, not a traceback
+            # a full disk, a read-only file or mount, a database that stayed busy through
+            # every retry: a named error, not a traceback
+            from loader.errors import GenepairError as Named
+            from loader.retry import ATTEMPTS, transient_reason
+
             problem = storage_problem(exc, _storage_label())
+            reason = transient_reason(exc)
+            if problem is None and reason is not None:
+                problem = Named(
+                    "DATABASE_BUSY",
+                    f"{_storage_label()}: {reason} ({str(exc).strip().splitlines()[0][:200]}) on each of {ATTEMPTS} "
+                    "attempts; nothing was changed. Another session holds a lock, or the server restarted: "
+                    "run the command again later (meta_etl_process_log lists the attempts)",
+                )
             if problem is None:
                 raise
             click.echo(problem.line(), err=True)
@@ -259,14 +271,20 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
     config = load_config(config_path)
     min_n = int(config.scoring.get("min_cohort_n", 4))
     require_scorable(target)
-    warehouse = connect(target)
-    try:
-        warehouse.ensure_schema()
-        runlog = RunLog()
-        check_disease_scope(warehouse, runlog)
-    except BaseException:
-        warehouse.close()
-        raise
+    runlog = RunLog()
+
+    def prepare(n: int) -> Any:
+        wh = connect(target)
+        try:
+            wh.ensure_schema()
+            check_disease_scope(wh, runlog)
+        except BaseException:
+            wh.close()
+            raise
+        return wh
+
+    retry_log = lambda n, exc, why, delay: _log_retry(target, runlog.run_id, "score", n, exc, why, delay)  # noqa: E731
+    warehouse = with_retries(prepare, on_retry=retry_log)
     # dbt starts and parses the project while the pairs are scored; it opens the
     # warehouse only in run(), after this process has closed it
     first = [warehouse]
@@ -280,9 +298,7 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
             wh.close()
 
     with PreparedDbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet) as aggregator:
-        result = with_retries(
-            attempt, on_retry=lambda n, exc, why, delay: _log_retry(target, runlog.run_id, "score", n, exc, why, delay)
-        )
+        result = with_retries(attempt, on_retry=retry_log)
         verb = "reused" if result.reused else "computed"
         click.echo(
             f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "

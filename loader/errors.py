@@ -65,6 +65,7 @@ CATALOGUE: dict[str, ErrorCode] = {
         ErrorCode(53041, "DISK_FULL", "no space left where the warehouse writes"),
         ErrorCode(53042, "NOTHING_TO_SCORE", "genepair score on a warehouse with no built studies"),
         ErrorCode(53043, "VALUE_TOO_LONG", "a text value is longer than its column on some engine (README)"),
+        ErrorCode(53044, "DATABASE_BUSY", "a transient database error (lock, deadlock, lost link) on every retry"),
         ErrorCode(54001, "AGG_MISSING_DISEASE_MAP", "no active disease mapping for a study"),
         ErrorCode(54002, "AGG_MULTI_DISEASE_MAP", "several active disease mappings for a study"),
         ErrorCode(54010, "SOURCE_MISMATCH_SAMPLES", "TSV sample columns and metadata samples differ"),

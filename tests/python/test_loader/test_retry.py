@@ -144,3 +144,58 @@ def test_conflicting_lock_past_lock_timeout_is_retried(pg, tmp_path):
     rows = attempts(pg)
     assert rows[0] == ("stage_expression", "SUCCESS", 1)  # the first study
     assert ("load", "RETRY", 1) in rows and rows[-1][0:2] == ("stage_expression", "SUCCESS") and rows[-1][2] >= 2
+
+
+def test_scoring_writer_retries_past_a_held_lock(pg, tmp_path):
+    """The scoring step's one transaction (components of every study) meets a lock held past
+    lock_timeout: RETRY logged for step `score`, then the components are written exactly once."""
+    cohorts = {"CONTROL": 4, "SEPSIS": 6, "SEPTIC_SHOCK": 6}
+    specs = [StudySpec(f"GSE93010{i}", "MICROARRAY", "ARRAY_LOG2", 40, cohorts, "title", i) for i in (1, 2)]
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("default_disease: SEPSIS\ncandidates: {method: variance, top_n: 10}\n")
+    pg.cli("load", *(str(write_download(tmp_path, [s], s.accession)) for s in specs), "--config", str(config),
+           check=True)  # fmt: skip
+    pg.cli("build", "--config", str(config), check=True)
+    pg.env["GENEPAIR_PG_LOCK_TIMEOUT"] = "500ms"
+    holder = psycopg.connect(pg.dsn())
+    holder.execute("LOCK TABLE analytics.pair_study_components IN ACCESS EXCLUSIVE MODE")
+    proc = pg.popen("score", "--config", str(config))
+    try:
+        deadline = time.monotonic() + 120
+        while not pg.scalar("select count(*) from meta.meta_etl_process_log where status = 'RETRY'"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1]
+            time.sleep(0.05)
+    finally:
+        holder.commit()
+        holder.close()
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "score attempt 1 failed (SQLSTATE 55P03)" in err
+    assert pg.query("select step, status, attempt from meta.meta_etl_process_log where status = 'RETRY'") == [
+        ("score", "RETRY", 1)
+    ]
+    assert pg.scalar("select count(*) from analytics.pair_study_components") == 45 * 2  # 10 genes: 45 pairs
+    assert pg.scalar("select count(*) from analytics.feature_runs where is_current = 1") == 1
+
+
+def test_a_lock_held_through_every_attempt_is_a_named_error(pg, tmp_path):
+    pg.cli("load", str(FIXTURES / "seed_study"), check=True)
+    spec = StudySpec("GSE930003", "MICROARRAY", "ARRAY_LOG2", 20, {"SEPSIS": 4, "SEPTIC_SHOCK": 4}, "title", 9)
+    other = write_download(tmp_path, [spec], "third")
+    pg.env["GENEPAIR_PG_LOCK_TIMEOUT"] = "200ms"
+    holder = psycopg.connect(pg.dsn())
+    holder.execute("LOCK TABLE staging.expression_values IN ACCESS EXCLUSIVE MODE")
+    try:
+        proc = pg.cli("load", str(other))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 1, proc.stderr
+    first = next(line for line in proc.stderr.splitlines() if line.startswith("error "))
+    assert first.startswith("error 53044 DATABASE_BUSY: ") and "SQLSTATE 55P03" in first and "3 attempts" in first
+    assert "Traceback" not in proc.stderr
+    assert pg.query("select attempt from meta.meta_etl_process_log where status = 'RETRY' order by attempt") == [
+        (1,),
+        (2,),
+    ]
+    assert pg.scalar("select count(*) from staging.batch_registry") == 1  # nothing of the second study
