@@ -51,13 +51,12 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             # a full disk, a read-only file or mount, a database that stayed busy through
             # every retry: a named error, not a traceback
-            from loader.errors import GenepairError as Named
             from loader.retry import ATTEMPTS, transient_reason
 
             problem = storage_problem(exc, _storage_label())
             reason = transient_reason(exc)
             if problem is None and reason is not None:
-                problem = Named(
+                problem = GenepairError(
                     "DATABASE_BUSY",
                     f"{_storage_label()}: {reason} ({str(exc).strip().splitlines()[0][:200]}) on each of {ATTEMPTS} "
                     "attempts; nothing was changed. Another session holds a lock, or the server restarted: "
@@ -285,13 +284,12 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
 
     retry_log = lambda n, exc, why, delay: _log_retry(target, runlog.run_id, "score", n, exc, why, delay)  # noqa: E731
     warehouse = with_retries(prepare, on_retry=retry_log)
+
     # dbt starts and parses the project while the pairs are scored; it opens the
     # warehouse only in run(), after this process has closed it
-    first = [warehouse]
-
     def attempt(n: int) -> Any:
         # the scoring writes are one transaction: a transient error redoes them on a new connection
-        wh = first.pop() if first else connect(target)
+        wh = warehouse if n == 1 else connect(target)
         try:
             return score(wh, runlog if n == 1 else RunLog(run_id=runlog.run_id, attempt=n), min_cohort_n=min_n)
         finally:

@@ -130,7 +130,7 @@ def evaluate(raw: dict[str, Any], settings: dict[str, Any], now: datetime) -> di
             f"no successful step for {hours if hours is not None else 'ever'} hours "
             f"(max {settings['max_hours_since_success']})"
         )
-    report["thresholds"] = {k: v for k, v in settings.items()}
+    report["thresholds"] = dict(settings)
     report["crossed"] = crossed
     report["healthy"] = not crossed
     return report

@@ -321,8 +321,9 @@ def _check_section(name: str, value: Any, label: str) -> dict[str, Any]:
 def _optional_str(value: Any, where: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(where, f"must be a non-empty text value, got {type(value).__name__} {value!r}")
+    problem = _text(value)
+    if problem:
+        raise _fail(where, problem)
     return value
 
 

@@ -11,3 +11,13 @@
     {%- endif -%}
     {{- return(value) -}}
 {%- endmacro %}
+
+
+{#- A `YYYY-MM-DD HH:MM:SS` argument of a run-operation as a SQL timestamp literal, checked
+    first: nothing else reaches SQL (gp_housekeeping's cutoffs, gp_health's window). -#}
+{% macro gp_timestamp_arg(value, what) -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', value | string) -%}
+        {{ exceptions.raise_compiler_error(what ~ ' must be YYYY-MM-DD HH:MM:SS, got ' ~ value) }}
+    {%- endif -%}
+    {{- return(gp_cast("'" ~ value ~ "'", 'timestamp')) -}}
+{%- endmacro %}

@@ -123,11 +123,8 @@
     statement and prints one `@@health {json}` line (rows as lists of text; genepair.health
     types them). A statement whose relations are missing gives null. -#}
 {% macro gp_health(since) -%}
-    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', since | string) -%}
-        {{ exceptions.raise_compiler_error('gp_health: since must be YYYY-MM-DD HH:MM:SS, got ' ~ since) }}
-    {%- endif -%}
     {%- set out = {} -%}
-    {%- for name, sql, relations in gp_health_statements(gp_cast("'" ~ since ~ "'", 'timestamp')) -%}
+    {%- for name, sql, relations in gp_health_statements(gp_timestamp_arg(since, 'gp_health: since')) -%}
         {%- set present = [] -%}
         {%- for rel in relations -%}
             {%- if adapter.get_relation(database=target.database, schema=rel.split('.')[0], identifier=rel.split('.')[1]) is not none -%}

@@ -49,10 +49,7 @@
 {% macro gp_housekeeping(staging_cutoff, logs_cutoff, dry_run=true) -%}
     {%- set result = {'dry_run': dry_run, 'tables': {}} -%}
     {%- for kind, cutoff in [('staging', staging_cutoff), ('logs', logs_cutoff)] if cutoff is not none -%}
-        {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', cutoff | string) -%}
-            {{ exceptions.raise_compiler_error('gp_housekeeping: cutoff must be YYYY-MM-DD HH:MM:SS, got ' ~ cutoff) }}
-        {%- endif -%}
-        {%- set expr = gp_cast("'" ~ cutoff ~ "'", 'timestamp') -%}
+        {%- set expr = gp_timestamp_arg(cutoff, 'gp_housekeeping: cutoff') -%}
         {%- for name, table, predicate in gp_purge_targets(kind, expr) -%}
             {%- set relation = adapter.get_relation(database=target.database, schema=table.split('.')[0],
                                                     identifier=table.split('.')[1]) -%}

@@ -308,6 +308,18 @@ def in_mount_namespace(script: str, env: dict[str, str], cwd: Path) -> subproces
     )
 
 
+def keep(cmd: str, out: Path, name: str) -> str:
+    """A shell line that runs cmd and keeps its output and exit code in out/name.{out,err,rc}."""
+    return f"{cmd} >{out}/{name}.out 2>{out}/{name}.err; echo $? >{out}/{name}.rc\n"
+
+
+def kept(out: Path, name: str) -> subprocess.CompletedProcess[str]:
+    """What keep() kept, as the CompletedProcess the command would have given."""
+    return subprocess.CompletedProcess(
+        [], int((out / f"{name}.rc").read_text()), (out / f"{name}.out").read_text(), (out / f"{name}.err").read_text()
+    )
+
+
 def big_download(root: Path, genes: int, samples: int = 20) -> Path:
     (root / "GSE77777").mkdir(parents=True)
     names = [f"GSM{i:07d}" for i in range(samples)]
@@ -340,16 +352,13 @@ def test_full_disk_during_load_is_named_and_changes_nothing(loaded, tmp_path):
     proc = in_mount_namespace(
         f"mount -t tmpfs -o size=16m tmpfs {mnt}\n"
         f"cp {loaded.db} {mnt}/warehouse.duckdb\n"
-        f"set +e; {GENEPAIR} load {download} >{out}/stdout 2>{out}/stderr; echo $? >{out}/rc; set -e\n"
+        "set +e\n" + keep(f"{GENEPAIR} load {download}", out, "load") + "set -e\n"
         f"cp {mnt}/warehouse.duckdb {out}/after.duckdb\n",
         env,
         loaded.root,
     )
     assert proc.returncode == 0, proc.stderr
-    result = subprocess.CompletedProcess(
-        [], int((out / "rc").read_text()), (out / "stdout").read_text(), (out / "stderr").read_text()
-    )
-    first = named(result, 53041, "DISK_FULL", exit_code=1)
+    first = named(kept(out, "load"), 53041, "DISK_FULL", exit_code=1)
     assert str(mnt) in first and "nothing was changed" in first
     after = Warehouse(tmp_path / "after_wh")
     after.db = out / "after.duckdb"
@@ -366,16 +375,14 @@ def test_read_only_mount_is_a_permission_problem_and_status_still_reads(loaded, 
         f"mount -t tmpfs -o size=64m tmpfs {mnt}\n"
         f"cp {loaded.db} {mnt}/warehouse.duckdb\n"
         f"mount -o remount,ro {mnt}\n"
-        f"set +e\n"
-        f"{GENEPAIR} load {FIXTURES / 'seed_study'} >{out}/load.out 2>{out}/load.err; echo $? >{out}/load.rc\n"
-        f"{GENEPAIR} status >{out}/status.out 2>{out}/status.err; echo $? >{out}/status.rc\n",
+        "set +e\n"
+        + keep(f"{GENEPAIR} load {FIXTURES / 'seed_study'}", out, "load")
+        + keep(f"{GENEPAIR} status", out, "status"),
         env,
         loaded.root,
     )
     assert proc.returncode == 0, proc.stderr
-    load = subprocess.CompletedProcess(
-        [], int((out / "load.rc").read_text()), (out / "load.out").read_text(), (out / "load.err").read_text()
-    )
+    load = kept(out, "load")
     first = named(load, 53040, "WAREHOUSE_NOT_WRITABLE", exit_code=1)
     assert "not a lock" in first and "Another process" not in load.stderr
     assert (out / "status.rc").read_text().strip() == "0", (out / "status.err").read_text()
