@@ -259,9 +259,10 @@ def run(paths: tuple[Path, ...], target: str | None, config_path: Path | None) -
     sys.exit(0 if code == 0 else 1)
 
 
-def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
+def _score(target: str, config_path: Path | None, quiet: bool = False, scheduler: str | None = None) -> int:
     from genepair.dbt_runner import PreparedDbt
     from genepair.score import check_disease_scope, require_scorable, score
+    from genepair.stream import is_streaming, settings_from_config, stream_score
     from loader.config import load_config
     from loader.retry import with_retries
     from loader.runlog import RunLog
@@ -285,23 +286,41 @@ def _score(target: str, config_path: Path | None, quiet: bool = False) -> int:
     retry_log = lambda n, exc, why, delay: _log_retry(target, runlog.run_id, "score", n, exc, why, delay)  # noqa: E731
     warehouse = with_retries(prepare, on_retry=retry_log)
 
+    streaming = is_streaming(config.candidates, config.scoring)
+    settings = settings_from_config(config.scoring, target, scheduler, progress=not quiet) if streaming else None
+
     # dbt starts and parses the project while the pairs are scored; it opens the
     # warehouse only in run(), after this process has closed it
     def attempt(n: int) -> Any:
-        # the scoring writes are one transaction: a transient error redoes them on a new connection
+        # the scoring writes are one transaction: a transient error redoes them on a new
+        # connection (the streaming path's finished tiles are kept on disk and reused)
         wh = warehouse if n == 1 else connect(target)
+        log = runlog if n == 1 else RunLog(run_id=runlog.run_id, attempt=n)
         try:
-            return score(wh, runlog if n == 1 else RunLog(run_id=runlog.run_id, attempt=n), min_cohort_n=min_n)
+            if settings is not None:
+                return stream_score(wh, log, settings)
+            return score(wh, log, min_cohort_n=min_n)
         finally:
             wh.close()
 
-    with PreparedDbt(["build", "-s", "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet) as aggregator:
+    # the streaming path's reported pairs join dim_gene_pair first (only they are keyed)
+    selected = ["stg_scoring__pair_metrics_streamed", "dim_gene_pair"] if streaming else []
+    with PreparedDbt(
+        ["build", "-s", *selected, "fact_gene_pair_metrics+"], target, config.dbt_vars(), quiet
+    ) as aggregator:
         result = with_retries(attempt, on_retry=retry_log)
         verb = "reused" if result.reused else "computed"
-        click.echo(
-            f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "
-            f"{result.n_studies} studies = {result.n_rows:,} component rows ({result.seconds:.1f} s)"
-        )
+        if settings is not None:
+            where = f" on Dask at {settings.scheduler}" if settings.scheduler else ""
+            click.echo(
+                f"scoring: {verb} streaming feature run {result.feature_run_id[:8]}{where}: {result.n_pairs:,} pairs x "
+                f"{result.n_studies} studies, {result.n_rows:,} reported rows ({result.seconds:.1f} s)"
+            )
+        else:
+            click.echo(
+                f"scoring: {verb} feature run {result.feature_run_id[:8]}: {result.n_pairs:,} candidate pairs x "
+                f"{result.n_studies} studies = {result.n_rows:,} component rows ({result.seconds:.1f} s)"
+            )
         started = time.perf_counter()
         code, summary = aggregator.run()
     _log_step(target, "aggregate_pair_metrics", "SUCCESS" if code == 0 else "FAILED", started, summary)
@@ -345,10 +364,19 @@ def rank_command(target: str | None, config_path: Path | None) -> None:
 @main.command("score")
 @TARGET_OPTION
 @CONFIG_OPTION
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Streaming path: run the tiles on this dask.distributed scheduler (tcp://HOST:8786; "
+    "default $GENEPAIR_DASK_SCHEDULER, else in-process).",
+)
 @handle_errors
-def score_command(target: str | None, config_path: Path | None) -> None:
-    """Per-study pair components (Python), the SQL aggregator -> fact_gene_pair_metrics, then ranking."""
-    code = _score(_target(target), config_path)
+def score_command(target: str | None, config_path: Path | None, scheduler: str | None) -> None:
+    """Score the candidate pairs, pool them (fact_gene_pair_metrics), then rank. Persisted path: per-study
+    components in SQL. Streaming path (candidates method all, or scoring path streaming): every pair in
+    tiles, exact BH over all pairs, only the reported pairs stored."""
+    code = _score(_target(target), config_path, scheduler=scheduler)
     sys.exit(0 if code == 0 else 1)
 
 

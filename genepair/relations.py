@@ -19,6 +19,7 @@ FACT_GENE_EXPRESSION = "fact.fact_gene_expression"
 FACT_GENE_PAIR_METRICS = "fact.fact_gene_pair_metrics"
 EXPORT_CONTRACT = "analytics.vw_export_contract"
 CANDIDATE_PAIRS = "analytics.tbl_gene_pairs_materialized"
+CANDIDATE_GENES = "staging.int_candidate_genes"
 FEATURE_CATALOG = "meta.meta_feature_catalog"
 VW_PAIR_METRICS_RANKED = "analytics.vw_pair_metrics_ranked"
 

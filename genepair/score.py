@@ -28,7 +28,7 @@ from genepair import relations
 from loader.errors import GenepairError
 from loader.runlog import RunLog, utcnow
 from loader.warehouse import Warehouse
-from loader.warehouse.tables import FEATURE_RUNS, PAIR_COMPONENTS
+from loader.warehouse.tables import FEATURE_RUNS, PAIR_COMPONENTS, STREAMED_METRICS
 from scoring.components import pivot_study, study_components
 from scoring.meta import MIN_COHORT_N
 
@@ -52,7 +52,7 @@ def _candidate_pairs(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
     return gene_a.astype(np.int64), gene_b.astype(np.int64)
 
 
-def _studies(warehouse: Warehouse) -> list[tuple[int, str, str, str]]:
+def studies_of(warehouse: Warehouse) -> list[tuple[int, str, str, str]]:
     return [
         (int(r[0]), r[1], r[2], r[3] or "OTHER")
         for r in warehouse.query(
@@ -73,14 +73,20 @@ def feature_run_id(
     return str(uuid.uuid5(NAMESPACE, digest.hexdigest()))
 
 
-def _study_matrix(warehouse: Warehouse, study_key: int, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(matrix genes x samples with NaN for missing, labels per sample, gene present mask)."""
+PAIR_GENES_SQL = (
+    f"SELECT genea_key FROM {relations.CANDIDATE_PAIRS} UNION SELECT geneb_key FROM {relations.CANDIDATE_PAIRS}"
+)
+
+
+def study_matrix(
+    warehouse: Warehouse, study_key: int, genes: np.ndarray, genes_sql: str = PAIR_GENES_SQL
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(matrix genes x samples with NaN for missing, labels per sample, gene present mask)
+    of the genes ``genes_sql`` selects (a constant query), rows in the order of ``genes``."""
     gene_keys, sample_keys, values, label_values = warehouse.query_columns(
         "SELECT c.gene_key, c.sample_key, c.expression_value, c.illness_label "
         f"FROM {relations.EXPORT_CONTRACT} AS c "
-        "WHERE c.study_key = ? AND c.gene_key IN ("
-        f"SELECT genea_key FROM {relations.CANDIDATE_PAIRS} "
-        f"UNION SELECT geneb_key FROM {relations.CANDIDATE_PAIRS})",
+        f"WHERE c.study_key = ? AND c.gene_key IN ({genes_sql})",
         (study_key,),
     )
     return pivot_study(gene_keys, sample_keys, values, label_values, genes)
@@ -169,7 +175,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
     started = time.perf_counter()
     gene_a, gene_b = _candidate_pairs(warehouse)
     genes = np.unique(np.concatenate([gene_a, gene_b]))
-    studies = _studies(warehouse)
+    studies = studies_of(warehouse)
     params = {"min_cohort_n": min_cohort_n, "fisher_variance": "1/(n-3)"}
     run_id = feature_run_id(studies, gene_a, gene_b, params)
     existing = warehouse.query(
@@ -181,6 +187,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
     b_pos = np.searchsorted(genes, gene_b)
     with warehouse.transaction():
         warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
+        warehouse.execute(f"DELETE FROM {STREAMED_METRICS.qualified}")
         warehouse.execute(f"UPDATE {FEATURE_RUNS.qualified} SET is_current = 0")
         n_rows = 0
         # The bulk insert of study i runs on a writer thread while study i + 1 is computed
@@ -188,7 +195,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
         # thread at a time: the next study's matrix is read after the previous insert ends.
         with ThreadPoolExecutor(1) as writer:
             pending: Future[int] | None = None
-            following = _study_matrix(warehouse, studies[0][0], genes) if studies else None
+            following = study_matrix(warehouse, studies[0][0], genes) if studies else None
             for i, (study_key, accession, batch_id, technology) in enumerate(studies):
                 with runlog.step("score_study", batch_id=batch_id, study_accession_code=accession) as rec:
                     matrix, labels, present = following
@@ -205,7 +212,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                         n_rows += pending.result()
                         pending = None
                     if i + 1 < len(studies):
-                        following = _study_matrix(warehouse, studies[i + 1][0], genes)
+                        following = study_matrix(warehouse, studies[i + 1][0], genes)
                     rec.rows_written = 0
                     if comp is None:
                         continue

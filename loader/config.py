@@ -120,19 +120,29 @@ def _one_of(*choices: str) -> Callable[[Any], str | None]:
 # Every value of these sections reaches dbt as a var (and so SQL): each one is checked
 # by type and range here, before any use; the dbt macro gp_checked_var re-checks the
 # type for a user who passes --vars to dbt directly.
+PYTHON_ONLY_SCORING = ("path", "report_q", "report_k", "tile_genes", "workers", "scheduler", "work_dir")
+
 SECTION_SCHEMAS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "qc": {
         "illness_coverage_min": _number_in(0.0, 1.0),
         "mad_threshold": _number_in(0.0, 1e6, lo_open=True),
     },
     "candidates": {
-        "method": _one_of("variance", "iqr", "mad", "gene_list"),
+        "method": _one_of("variance", "iqr", "mad", "gene_list", "all"),
         "top_n": _int_in(2, 100_000),
         "min_studies": _int_in(1, 10_000),
     },
     "scoring": {
         "min_cohort_n": _int_in(2, 1_000_000),
         "fisher_variance": _one_of("standard", "fieller"),
+        # the streaming path (genepair.stream; genome-wide): read by Python only
+        "path": _one_of("auto", "persisted", "streaming"),
+        "report_q": _number_in(0.0, 1.0, lo_open=True),
+        "report_k": _int_in(1, 100_000_000),
+        "tile_genes": _int_in(16, 16_384),
+        "workers": _int_in(1, 256),
+        "scheduler": _text,
+        "work_dir": _text,
     },
     # genepair housekeeping (seed 003 retention policy; defaults in genepair.housekeeping)
     "retention": {
@@ -248,7 +258,8 @@ class PipelineConfig:
         for key, value in self.candidates.items():
             out[f"candidate_{key}"] = value
         for key, value in self.scoring.items():
-            out[f"scoring_{key}"] = value
+            if key not in PYTHON_ONLY_SCORING:
+                out[f"scoring_{key}"] = value
         for key in ("k_min", "i2_max"):
             if key in self.health:
                 out[f"health_{key}"] = self.health[key]

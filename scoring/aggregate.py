@@ -30,9 +30,11 @@ def pool_pairs(
     n_groups: int,
     partition: np.ndarray,
     min_cohort_n: int = MIN_COHORT_N,
+    fieller: bool = False,
 ) -> dict[str, np.ndarray]:
     """Metrics per group (pair x disease x technology); `partition` (per group) is the
-    (disease, technology) slice within which Benjamini–Hochberg runs."""
+    (disease, technology) slice within which Benjamini–Hochberg runs; ``fieller``: the
+    correlations' variance 1.06/(n - 3) (var scoring_fisher_variance: fieller)."""
     m = {k: to_matrix(v, group, n_groups) for k, v in comp.items()}
     out: dict[str, np.ndarray] = {}
     pooled = {}
@@ -60,7 +62,7 @@ def pool_pairs(
             }
         )
     for cohort in ("control", "sepsis", "shock"):
-        res = pool_correlations(m[f"r_{cohort}"], m[f"n_{cohort}"], min_n=min_cohort_n)
+        res = pool_correlations(m[f"r_{cohort}"], m[f"n_{cohort}"], min_n=min_cohort_n, fieller=fieller)
         pooled[cohort] = res
         used = np.isfinite(m[f"r_{cohort}"]) & (m[f"n_{cohort}"] >= min_cohort_n)
         out.update(

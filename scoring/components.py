@@ -21,7 +21,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from scoring.correlation import spearman_matrix
+from scoring.correlation import spearman_upper_gather, standardized_ranks
 from scoring.effects import MIN_GROUP_N, EffectSize, kappa_from_counts
 from scoring.meta import MIN_COHORT_N
 from scoring.threads import default_workers, run_blocks
@@ -33,10 +33,10 @@ OTHERS = ("CONTROL", "NO_SEPSIS", "SEPSIS")
 
 
 @dataclass
-class _PairMoments:
-    """Per pair, the moments of d = x_A - x_B over one group of samples, from the group's
-    row means and centred Gram matrix C: mean_d, SS_d = C_aa + C_bb - 2 C_ab, and
-    C_aa + C_bb (the spread of the genes themselves)."""
+class PairMoments:
+    """Per pair, the moments of d = x_A - x_B over one group of samples: mean_d, SS_d (from
+    the group's centred Gram matrix C as C_aa + C_bb - 2 C_ab, or directly) and
+    C_aa + C_bb (the spread of the genes themselves). Arrays of any one shape."""
 
     n: int
     mean: np.ndarray
@@ -46,18 +46,46 @@ class _PairMoments:
 
 def _pair_moments(
     x: np.ndarray, cols: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray, flat: np.ndarray
-) -> _PairMoments:
-    """_PairMoments of one group; ``flat`` is gene_a * n_genes + gene_b (C_ab as one gather)."""
+) -> PairMoments:
+    """PairMoments of one group; ``flat`` is gene_a * n_genes + gene_b (C_ab as one gather)."""
     xg = x[:, cols]
     means = xg.mean(axis=1) if xg.shape[1] else np.zeros(x.shape[0])
     centred = xg - means[:, None]
     gram = centred @ centred.T
     diag = np.diagonal(gram)
     spread = diag[gene_a] + diag[gene_b]
-    return _PairMoments(xg.shape[1], means[gene_a] - means[gene_b], spread - 2.0 * gram.ravel()[flat], spread)
+    return PairMoments(xg.shape[1], means[gene_a] - means[gene_b], spread - 2.0 * gram.ravel()[flat], spread)
 
 
-def _effect_from_moments(g1: _PairMoments, g2: _PairMoments) -> EffectSize:
+PAIR_CHUNK = 65536  # pairs per chunk of the pair-list kernels (chunk x samples stays small)
+
+
+def _pair_moments_listed(x: np.ndarray, cols: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray) -> PairMoments:
+    """PairMoments of one group for a sparse list of pairs: SS_d summed directly over the
+    group's samples, chunk by chunk, with no genes x genes matrix (for a few pairs among
+    many genes, e.g. the reported pairs of a genome-wide run)."""
+    xg = x[:, cols]
+    means = xg.mean(axis=1) if xg.shape[1] else np.zeros(x.shape[0])
+    centred = xg - means[:, None]
+    diag = np.einsum("ij,ij->i", centred, centred)
+    ss = np.empty(gene_a.size)
+    for lo in range(0, gene_a.size, PAIR_CHUNK):
+        d = centred[gene_a[lo : lo + PAIR_CHUNK]] - centred[gene_b[lo : lo + PAIR_CHUNK]]
+        ss[lo : lo + PAIR_CHUNK] = np.einsum("ij,ij->i", d, d)
+    return PairMoments(xg.shape[1], means[gene_a] - means[gene_b], ss, diag[gene_a] + diag[gene_b])
+
+
+def _listed_correlations(x: np.ndarray, gene_a: np.ndarray, gene_b: np.ndarray) -> np.ndarray:
+    """Spearman r of listed pairs from the standardized ranks, one dot product per pair."""
+    z = standardized_ranks(x)
+    r = np.empty(gene_a.size)
+    for lo in range(0, gene_a.size, PAIR_CHUNK):
+        a, b = gene_a[lo : lo + PAIR_CHUNK], gene_b[lo : lo + PAIR_CHUNK]
+        r[lo : lo + PAIR_CHUNK] = np.einsum("ij,ij->i", z[a], z[b])
+    return np.clip(r, -1.0, 1.0)
+
+
+def effect_from_moments(g1: PairMoments, g2: PairMoments) -> EffectSize:
     """Hedges' g of d, group 1 vs group 2, for every pair (MetaIntegrator convention)."""
     n1, n2 = g1.n, g2.n
     if n1 < MIN_GROUP_N or n2 < MIN_GROUP_N:
@@ -81,7 +109,7 @@ def pair_effect(
 ) -> EffectSize:
     """Hedges' g of d = x_A - x_B, group 1 vs group 2, for every pair (MetaIntegrator)."""
     flat = gene_a * x.shape[0] + gene_b
-    return _effect_from_moments(
+    return effect_from_moments(
         _pair_moments(x, cols1, gene_a, gene_b, flat), _pair_moments(x, cols2, gene_a, gene_b, flat)
     )
 
@@ -150,8 +178,12 @@ def study_components(
     gene_a: np.ndarray,
     gene_b: np.ndarray,
     min_cohort_n: int = MIN_COHORT_N,
+    listed: bool = False,
 ) -> dict[str, np.ndarray]:
-    """All per-study components of the candidate pairs (arrays of length n_pairs)."""
+    """All per-study components of the candidate pairs (arrays of length n_pairs). The
+    default kernels form genes x genes matrices (one BLAS product per group: fastest when
+    the pairs are most of all pairs of the genes); ``listed`` computes each pair's sums
+    directly instead (memory linear in the pairs: for a few pairs among many genes)."""
     if min_cohort_n < MIN_COHORT_N:
         raise ValueError("min_cohort_n is never below 4")
     x = np.asarray(x, dtype=np.float64)
@@ -165,17 +197,22 @@ def study_components(
         cols = labels == label
         n = int(cols.sum())
         out[f"n_{name}"] = np.full(n_pairs, n, dtype=np.int64)
-        if n >= min_cohort_n:
-            out[f"r_{name}"] = spearman_matrix(x[:, cols]).ravel()[flat]
+        if n >= min_cohort_n and listed:
+            out[f"r_{name}"] = _listed_correlations(x[:, cols], gene_a, gene_b)
+        elif n >= min_cohort_n:
+            out[f"r_{name}"] = spearman_upper_gather(x[:, cols], gene_a, gene_b)
         else:
             out[f"r_{name}"] = np.full(n_pairs, np.nan)
     shock = labels == "SEPTIC_SHOCK"
     groups2 = {"ss": labels == "SEPSIS", "soth": np.isin(labels, OTHERS)}
-    shock_moments = _pair_moments(x, shock, gene_a, gene_b, flat)
-    effects = {
-        name: _effect_from_moments(shock_moments, _pair_moments(x, other, gene_a, gene_b, flat))
-        for name, other in groups2.items()
-    }
+
+    def moments(cols: np.ndarray) -> PairMoments:
+        if listed:
+            return _pair_moments_listed(x, cols, gene_a, gene_b)
+        return _pair_moments(x, cols, gene_a, gene_b, flat)
+
+    shock_moments = moments(shock)
+    effects = {name: effect_from_moments(shock_moments, moments(other)) for name, other in groups2.items()}
     kappas = pair_kappas(x, shock, list(groups2.values()), gene_a, gene_b, list(effects.values()))
     for (name, effect), kappa in zip(effects.items(), kappas, strict=True):
         out[f"g_{name}"] = effect.g

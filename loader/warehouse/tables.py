@@ -272,6 +272,62 @@ FEATURE_RUNS = Table(
     description="Scoring runs; feature_run_id is deterministic (same inputs -> same id and numbers).",
 )
 
+# the pooled metrics of one (pair, disease, technology) row: scoring.aggregate.pool_pairs'
+# keys, the fact's META_STUDIES columns (a test checks the three agree)
+POOLED_METRIC_COLUMNS = ", ".join(
+    [
+        f"{c} double"
+        for m in ("ss", "soth")
+        for c in (
+            f"dz_{m}_mean", f"dz_{m}_se", f"dz_{m}_ci_low", f"dz_{m}_ci_high", f"dz_{m}_q", f"dz_{m}_i2",
+            f"dz_{m}_tau2", f"dz_{m}_z", f"p_{m}", f"abs_dz_{m}", f"kappa_{m}",
+        )
+    ]
+    + [f"n_studies_{m} int" for m in ("ss", "soth")]
+    + [
+        f"{c}_{cohort} {'bigint' if c == 'n_samples' else 'double'}"
+        for cohort in ("control", "sepsis", "shock")
+        for c in ("r", "se_r", "i2", "z_stat", "p_value", "n_samples")
+    ]
+    + [
+        f"{c}_{a}_{b} double"
+        for a, b in (("shock", "sepsis"), ("shock", "control"), ("sepsis", "control"))
+        for c in ("delta_r", "z_diff", "p_diff")
+    ]
+    + ["combined_z_score double", "combined_p_value double", "combined_effect_size double"]
+    + [f"q_{m} double" for m in ("ss", "soth", "combined")]
+    + [f"neglog_q_{m} double" for m in ("ss", "soth", "combined")]
+    + [
+        "power_score double", "direction_consistency double", "magnitude_consistency double",
+        "consistency_score double", "total_samples bigint", "included_study_count int",
+    ]
+)  # fmt: skip
+
+STREAMED_METRICS = Table(
+    "analytics",
+    "pair_metrics_streamed",
+    _cols(
+        "feature_run_id code notnull, genea_key int notnull, geneb_key int notnull, disease_key int notnull, "
+        "technology code notnull, " + POOLED_METRIC_COLUMNS
+    ),
+    primary_key=("feature_run_id", "genea_key", "geneb_key", "disease_key", "technology"),
+    description="The reported pairs of a streaming scoring run (genepair score, genome-wide): pooled rows, "
+    "q-values by Benjamini-Hochberg over every pair of the slice.",
+)
+
+FEATURE_RUN_SLICES = Table(
+    "analytics",
+    "feature_run_slices",
+    _cols(
+        "feature_run_id code notnull, disease_key int notnull, technology code notnull, n_pairs bigint notnull, "
+        "m_ss bigint notnull, m_soth bigint notnull, m_combined bigint notnull, n_reported bigint notnull, "
+        "q_star_max double, p_histogram_json text"
+    ),
+    primary_key=("feature_run_id", "disease_key", "technology"),
+    description="Per scoring run and (disease, technology) slice: pairs scored, the number of tests m of each "
+    "BH family, pairs reported and the p-value histograms (uniform and -log10 bins, for a QQ plot).",
+)
+
 RANK_SCORE_COLUMNS = (
     "lof_score double, iforest_score double, svm_score double, "
     "unsupervised_score double, metrics_score double, rank_score double, new_rank_score double"
@@ -411,6 +467,8 @@ TABLES: tuple[Table, ...] = (
     DISEASE_CHANGES,
     PAIR_COMPONENTS,
     FEATURE_RUNS,
+    STREAMED_METRICS,
+    FEATURE_RUN_SLICES,
     RANK_SCORES,
     RANK_RUNS,
     IMPORTED_METRICS,

@@ -2,9 +2,11 @@
     dispersion filter (var `candidate_method`: variance | iqr | mad), scored as the mean
     within-study percentile so that studies on different scales count equally; genes
     must be present in `candidate_min_studies` studies and non-constant. Or
-    `candidate_method: gene_list`: exactly the genes of seed candidate_gene_list. -#}
+    `candidate_method: gene_list`: exactly the genes of seed candidate_gene_list. Or
+    `candidate_method: all` (genome-wide, the streaming scoring path): every gene present in
+    `candidate_min_studies` studies and non-constant, ranked by variance, no top-N cut. -#}
 {%- set method = var('candidate_method') -%}
-{%- set stat_column = {'variance': 'variance_value', 'iqr': 'iqr_value', 'mad': 'mad_value'} -%}
+{%- set stat_column = {'variance': 'variance_value', 'iqr': 'iqr_value', 'mad': 'mad_value', 'all': 'variance_value'} -%}
 {%- if method not in stat_column and method != 'gene_list' -%}
     {{ exceptions.raise_compiler_error("var candidate_method must be variance, iqr, mad or gene_list, got " ~ method) }}
 {%- endif -%}
@@ -85,7 +87,9 @@ final as (
     from ranked
     inner join dim_gene
         on ranked.gene_key = dim_gene.gene_key
+    {%- if method != 'all' %}
     where ranked.candidate_rank <= {{ gp_number_var('candidate_top_n', integer=true) }}
+    {%- endif %}
 )
 
 select * from final

@@ -1,5 +1,8 @@
 {{ config(materialized='table') }}
-{#- Candidate pairs: every pair (a < b by gene_key) among the candidate genes. -#}
+{#- Candidate pairs: every pair (a < b by gene_key) among the candidate genes, for the
+    persisted scoring path. With `candidate_method: all` the pairs are genome-wide (2 x 10^8
+    for 20,000 genes): they are never materialised; the streaming path tiles them and
+    dim_gene_pair keeps only the reported ones. -#}
 with candidates as (
     select * from {{ ref('int_candidate_genes') }}
 ),
@@ -20,7 +23,11 @@ final as (
         cast(gene_a.selection_method as {{ gp_type('string') }}) as selection_method
     from keyed as gene_a
     inner join keyed as gene_b
-        on gene_a.gene_key < gene_b.gene_key
+        on
+            gene_a.gene_key < gene_b.gene_key
+            {%- if var('candidate_method') == 'all' %}
+            and gene_a.gene_key is null
+            {%- endif %}
 )
 
 select * from final

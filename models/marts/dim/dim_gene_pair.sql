@@ -7,7 +7,8 @@
     indexes=[{'columns': ['pair_key'], 'unique': true}] if target.type == 'postgres' else []
 ) }}
 {#- Canonical gene pairs (genea_key < geneb_key) with a stable pair_key: the candidate
-    pairs and the pairs of imported rows; only new pairs are appended on incremental runs. -#}
+    pairs, the pairs of imported rows and the streaming path's reported pairs; only new
+    pairs are appended on incremental runs. -#}
 with candidate_pairs as (
     select * from {{ ref('tbl_gene_pairs_materialized') }}
 ),
@@ -16,11 +17,16 @@ imported as (
     select * from {{ ref('int_pair_metrics__imported') }}
 ),
 
+streamed as (
+    select * from {{ ref('stg_scoring__pair_metrics_streamed') }}
+),
+
 dim_gene as (
     select * from {{ ref('dim_gene') }}
 ),
 
--- candidate pairs, and the pairs of imported META rows (genepair import-scores)
+-- candidate pairs, the pairs of imported META rows (genepair import-scores) and the
+-- reported pairs of streaming scoring runs
 pairs as (
     select
         genea_key,
@@ -33,6 +39,12 @@ pairs as (
         geneb_key,
         cast({{ dbt.concat(['genea_key', "'_'", 'geneb_key']) }} as {{ gp_type('string') }}) as pair_natural_key
     from imported
+    union
+    select
+        genea_key,
+        geneb_key,
+        cast({{ dbt.concat(['genea_key', "'_'", 'geneb_key']) }} as {{ gp_type('string') }}) as pair_natural_key
+    from streamed
 ),
 
 {% if is_incremental() %}

@@ -55,7 +55,59 @@ reviews as (
     select * from {{ ref('stg_reviews__llm_reviews') }}
 ),
 
-{{ gp_pair_metrics_ctes(final_name='aggregated') }},
+streamed as (
+    select * from {{ ref('stg_scoring__pair_metrics_streamed') }}
+),
+
+{{ gp_pair_metrics_ctes(final_name='pooled_components') }},
+
+-- the streaming path's reported rows (genepair score, genome-wide): pooled in Python,
+-- the same columns as the SQL aggregator's
+streamed_rows as (
+    select
+        cast(dim_gene_pair.pair_key as {{ gp_type('bigint') }}) as pair_key,
+        streamed.genea_key,
+        streamed.geneb_key,
+        streamed.disease_key,
+        cast(streamed.technology as {{ gp_type('string') }}) as technology,
+        cast('META_STUDIES' as {{ gp_type('string') }}) as metrics_scope,
+        cast(null as {{ gp_type('int') }}) as study_key,
+        {%- for feature in features %}
+        {%- if feature.scope == 'GENE_PAIR_RANK' %}
+        cast(null as {{ gp_type('double') }}) as {{ feature.name }},
+        {%- else %}
+        streamed.{{ feature.name }},
+        {%- endif %}
+        {%- endfor %}
+        cast(null as {{ gp_type('long_string') }}) as agent_result_json,
+        cast(streamed.feature_run_id as {{ gp_type('string') }}) as feature_run_id,
+        cast(null as {{ gp_type('string') }}) as batch_id,
+        cast({{ gp_now() }} as {{ gp_type('timestamp') }}) as etl_created_date
+    from streamed
+    inner join current_run
+        on streamed.feature_run_id = current_run.feature_run_id
+    inner join dim_gene_pair
+        on
+            streamed.genea_key = dim_gene_pair.genea_key
+            and streamed.geneb_key = dim_gene_pair.geneb_key
+),
+
+aggregated as (
+    {%- for source in ['pooled_components', 'streamed_rows'] %}
+    select
+        {%- for k in keys %}
+        {{ k }},
+        {%- endfor %}
+        {%- for feature in features %}
+        {{ feature.name }},
+        {%- endfor %}
+        {%- for a in audit %}
+        {{ a }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ source }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+),
 
 current_scores as (
     select rank_scores.*
