@@ -170,14 +170,45 @@ def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
     raise error
 
 
+def _pairs_sha256(gene_a: np.ndarray, gene_b: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(gene_a).tobytes())
+    digest.update(np.ascontiguousarray(gene_b).tobytes())
+    return digest.hexdigest()
+
+
+def _reusable_studies(
+    warehouse: Warehouse, studies: list[tuple[int, str, str, str]], inputs: dict
+) -> tuple[str | None, set[int]]:
+    """(current run, its studies whose rows this run can keep): a study's components
+    depend only on its own batch, the candidate pairs and the parameters, so when the
+    current run had the same pairs and parameters, a study still at the same batch is not
+    computed again (adding, superseding or removing one study re-scores only that one)."""
+    current = warehouse.query(
+        f"SELECT feature_run_id, parameters_json FROM {FEATURE_RUNS.qualified} "
+        "WHERE is_current = 1 AND status = 'COMPLETE'"
+    )
+    if not current:
+        return None, set()
+    previous = json.loads(current[0][1] or "{}")
+    if {k: previous.get(k) for k in inputs} != inputs:
+        return None, set()
+    kept = warehouse.query(
+        f"SELECT DISTINCT study_key, batch_id FROM {PAIR_COMPONENTS.qualified} WHERE feature_run_id = ?",
+        (current[0][0],),
+    )
+    return current[0][0], {int(k) for k, b in kept} & {s[0] for s in studies if (s[0], s[2]) in set(kept)}
+
+
 def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N) -> ScoreResult:
-    """Compute and store the components of every candidate pair in every study."""
+    """Compute and store the components of every candidate pair in every study; studies
+    unchanged since the current run keep their rows (_reusable_studies)."""
     started = time.perf_counter()
     gene_a, gene_b = _candidate_pairs(warehouse)
     genes = np.unique(np.concatenate([gene_a, gene_b]))
     studies = studies_of(warehouse)
     params = {"min_cohort_n": min_cohort_n, "fisher_variance": "1/(n-3)"}
     run_id = feature_run_id(studies, gene_a, gene_b, params)
+    inputs = {**params, "pairs_sha256": _pairs_sha256(gene_a, gene_b)}
     existing = warehouse.query(
         f"SELECT status, n_rows FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ? AND is_current = 1", (run_id,)
     )
@@ -186,10 +217,29 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
     a_pos = np.searchsorted(genes, gene_a)
     b_pos = np.searchsorted(genes, gene_b)
     with warehouse.transaction():
-        warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
+        previous_run, reused = _reusable_studies(warehouse, studies, inputs)
+        if reused:
+            keep = ", ".join(str(k) for k in sorted(reused))  # integers from the warehouse
+            warehouse.execute(
+                f"DELETE FROM {PAIR_COMPONENTS.qualified} WHERE feature_run_id <> ? OR study_key NOT IN ({keep})",
+                (previous_run,),
+            )
+            warehouse.execute(f"UPDATE {PAIR_COMPONENTS.qualified} SET feature_run_id = ?", (run_id,))
+        else:
+            warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
         warehouse.execute(f"DELETE FROM {STREAMED_METRICS.qualified}")
         warehouse.execute(f"UPDATE {FEATURE_RUNS.qualified} SET is_current = 0")
-        n_rows = 0
+        n_rows = int(warehouse.query(f"SELECT count(*) FROM {PAIR_COMPONENTS.qualified}")[0][0]) if reused else 0
+        with runlog.step("reuse_study_components") as rec:
+            rec.rows_written = n_rows
+            rec.context.update(
+                {
+                    "reused_study_keys": sorted(reused),
+                    "computed_study_keys": [s[0] for s in studies if s[0] not in reused],
+                }
+            )
+        studies_all = studies
+        studies = [s for s in studies if s[0] not in reused]
         # The bulk insert of study i runs on a writer thread while study i + 1 is computed
         # (DuckDB and psycopg release the GIL); the connection is only touched by one
         # thread at a time: the next study's matrix is read after the previous insert ends.
@@ -230,10 +280,10 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                     "feature_run_id": run_id,
                     "status": "COMPLETE",
                     "is_current": 1,
-                    "n_studies": len(studies),
+                    "n_studies": len(studies_all),
                     "n_pairs": int(gene_a.size),
                     "n_rows": n_rows,
-                    "parameters_json": json.dumps(params, sort_keys=True),
+                    "parameters_json": json.dumps(inputs, sort_keys=True),
                     "started_at": utcnow(),
                     "ended_at": utcnow(),
                 }
@@ -241,4 +291,4 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
         )
         runlog.flush(warehouse)
     warehouse.refresh_indexes(PAIR_COMPONENTS)
-    return ScoreResult(run_id, len(studies), int(gene_a.size), n_rows, time.perf_counter() - started, False)
+    return ScoreResult(run_id, len(studies_all), int(gene_a.size), n_rows, time.perf_counter() - started, False)

@@ -48,7 +48,17 @@ from loader.warehouse.tables import FEATURE_RUN_SLICES, FEATURE_RUNS, PAIR_COMPO
 from scoring.aggregate import pool_pairs
 from scoring.components import study_components
 from scoring.meta import MIN_COHORT_N
-from scoring.streaming import METRICS, StudyMatrix, Tile, exact_bh, p_histograms, prepare_study, tile_pvalues, tiles
+from scoring.streaming import (
+    METRICS,
+    StudyMatrix,
+    Tile,
+    exact_bh,
+    p_histograms,
+    prepare_study,
+    smallest,
+    tile_pvalues,
+    tiles,
+)
 from scoring.threads import default_workers
 
 GENES_SQL = f"SELECT gene_key FROM {relations.CANDIDATE_GENES}"
@@ -217,9 +227,19 @@ class _Reported:
     summary: dict[str, Any]
 
 
-def _bh_and_select(all_tiles: list[Tile], folder: Path, s: int, total: int, settings: StreamSettings) -> _Reported:
-    """Exact BH of each family over all the slice's pairs, then the reported pairs."""
-    q_star = np.full(total, np.nan)
+def _lexicographic(all_tiles: list[Tile], ids: np.ndarray, n_genes: int) -> np.ndarray:
+    """The position of each pair in (gene_a, gene_b) order, whatever the tile size."""
+    a, b = _pairs_of(all_tiles, ids)
+    return a * n_genes - a * (a + 1) // 2 + (b - a - 1)
+
+
+def _bh_and_select(
+    all_tiles: list[Tile], folder: Path, s: int, total: int, n_genes: int, settings: StreamSettings
+) -> _Reported:
+    """Exact BH of each family over all the slice's pairs, then the reported pairs: every
+    pair with q_star <= report_q, or the report_k smallest q_star (ties in gene order, so
+    the choice never depends on the tile size). About 3 vectors of the slice's pairs in
+    memory at most (exact_bh), one family at a time."""
     m_counts: dict[str, int] = {}
     histograms: dict[str, Any] = {}
     for m, name in enumerate(METRICS):
@@ -228,18 +248,29 @@ def _bh_and_select(all_tiles: list[Tile], folder: Path, s: int, total: int, sett
         histograms[name] = p_histograms(values)
         exact_bh(values)
         np.save(folder / f"q-{s}-{name}.npy", values)
-        np.fmin(q_star, values, out=q_star)  # NaN only where every family is NaN
         del values
-    scored = np.flatnonzero(np.isfinite(q_star))
-    passing = scored[q_star[scored] <= settings.report_q]
-    if passing.size >= settings.report_k:
+    families = [np.load(folder / f"q-{s}-{name}.npy", mmap_mode="r") for name in METRICS]
+    q_star = np.array(families[0])
+    for family in families[1:]:
+        np.fmin(q_star, family, out=q_star)  # NaN only where every family is NaN
+    q_star[np.isnan(q_star)] = np.inf  # no test at all: never reported
+    n_scored = int(np.isfinite(q_star).sum())
+    passing = np.flatnonzero(q_star <= settings.report_q)
+    k = min(settings.report_k, n_scored)
+    if passing.size >= k:
         ids = passing
     else:
-        order = np.lexsort((scored, q_star[scored]))[: settings.report_k]  # ties by pair index
-        ids = np.sort(scored[order])
-    q = {name: np.load(folder / f"q-{s}-{name}.npy", mmap_mode="r")[ids] for name in METRICS}
+        kth = np.partition(q_star, k - 1)[k - 1]
+        below = np.flatnonzero(q_star < kth)
+        tied = np.flatnonzero(q_star == kth)
+        chunks = (
+            (_lexicographic(all_tiles, tied[lo : lo + (1 << 22)], n_genes), tied[lo : lo + (1 << 22)])
+            for lo in range(0, tied.size, 1 << 22)
+        )
+        ids = np.sort(np.concatenate([below, smallest(chunks, k - below.size)[1]]))
+    q = {name: np.asarray(family[ids]) for name, family in zip(METRICS, families, strict=True)}
     summary = {
-        "n_pairs": int(scored.size),
+        "n_pairs": n_scored,
         **{f"m_{name}": m_counts[name] for name in METRICS},
         "n_reported": int(ids.size),
         "q_star_max": float(q_star[ids].max()) if ids.size else None,
@@ -365,7 +396,7 @@ def stream_score(warehouse: Warehouse, runlog: RunLog, settings: StreamSettings)
     for s, key in enumerate(slices.keys):
         with runlog.step("stream_bh", context={"disease_key": key[0], "technology": key[1]}) as rec:
             t0 = time.perf_counter()
-            reported = _bh_and_select(all_tiles, folder, s, n_all, settings)
+            reported = _bh_and_select(all_tiles, folder, s, n_all, genes.size, settings)
             timings["bh"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             a, b = _pairs_of(all_tiles, reported.ids)
@@ -384,6 +415,7 @@ def stream_score(warehouse: Warehouse, runlog: RunLog, settings: StreamSettings)
 
     t0 = time.perf_counter()
     n_rows = sum(t.num_rows for t in tables)
+    warehouse.allow_large_writes()
     with warehouse.transaction():
         warehouse.execute(f"DELETE FROM {PAIR_COMPONENTS.qualified}")
         warehouse.execute(f"DELETE FROM {STREAMED_METRICS.qualified}")

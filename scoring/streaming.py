@@ -15,6 +15,7 @@ studies (scoring.components with ``listed=True`` and scoring.aggregate).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -124,11 +125,22 @@ def _moments(tile: Tile, group: GroupMatrix) -> PairMoments:
     return PairMoments(group.n, mean, spread - 2.0 * _tile_values(tile, gram), spread)
 
 
-def tile_pvalues(tile: Tile, studies: Sequence[StudyMatrix], n_slices: int) -> np.ndarray:
+def _add(timings: dict[str, float] | None, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - since
+    return now
+
+
+def tile_pvalues(
+    tile: Tile, studies: Sequence[StudyMatrix], n_slices: int, timings: dict[str, float] | None = None
+) -> np.ndarray:
     """p_ss, p_soth and combined_p_value of every pair of the tile in every slice: an
     array (n_slices, 3, tile.n_pairs), NaN where a slice has no estimate for a pair. The
-    same numbers as scoring.aggregate.pool_pairs over the studies' components."""
+    same numbers as scoring.aggregate.pool_pairs over the studies' components.
+    ``timings`` (optional) accumulates seconds per stage: gemm, effects, pooling."""
     out = np.full((n_slices, len(METRICS), tile.n_pairs), np.nan)
+    clock = time.perf_counter()
     for s in range(n_slices):
         members = [study for study in studies if study.slice_index == s]
         if not members:
@@ -143,18 +155,22 @@ def tile_pvalues(tile: Tile, studies: Sequence[StudyMatrix], n_slices: int) -> n
             )
             shock = _moments(tile, study.shock)
             for name, other in (("ss", study.sepsis), ("soth", study.others)):
-                effect = effect_from_moments(shock, _moments(tile, other))
+                moments = _moments(tile, other)
+                clock = _add(timings, "gemm", clock)
+                effect = effect_from_moments(shock, moments)
                 with np.errstate(invalid="ignore"):
                     ok = both & (effect.var_g > 0)
                 g[name][k] = np.where(ok, effect.g, np.nan)
                 var[name][k] = np.where(ok, effect.var_g, np.nan)
                 if name == "soth":
                     weight[k] = np.where(ok, np.sqrt(effect.n1 + effect.n2), np.nan)
+                clock = _add(timings, "effects", clock)
         for m, name in enumerate(("ss", "soth")):
             out[s, m] = dsl(g[name].T, var[name].T, workers=1).p
         with np.errstate(invalid="ignore", divide="ignore"):
             z = g["soth"] / np.sqrt(var["soth"])
         out[s, 2] = stouffer(z.T, weight.T)[1]
+        clock = _add(timings, "pooling", clock)
     return out
 
 

@@ -154,6 +154,10 @@ class Warehouse:
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         self.execute(f"UPDATE {target} AS t SET {sets} FROM {source} AS s WHERE {on} AND s.{where[0]} = ?", (where[1],))
 
+    def allow_large_writes(self) -> None:
+        """Before one transaction of very many rows (the streaming path's reported rows):
+        engines with a memory cap for the loader lift it to the dbt profile's. No-op here."""
+
     def refresh_indexes(self, table: Table) -> None:
         """After a bulk rewrite of ``table`` (outside a transaction): bring its secondary
         indexes up to date where the engine does not (PostgreSQL's BRIN)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from loader.errors import GenepairError
 from loader.paths import duckdb_path
 from loader.warehouse.base import Warehouse, WarehouseLockedError, WarehouseUnusableError, storage_problem
 from loader.warehouse.tables import Table
@@ -86,6 +89,14 @@ class DuckDBWarehouse(Warehouse):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(sql, list(params))
+
+    def allow_large_writes(self) -> None:
+        """The loader's 512 MB cap would fail the commit of millions of wide rows: use the
+        dbt profile's limit ($GENEPAIR_DUCKDB_MEMORY, default 4GB) for this connection."""
+        limit = os.environ.get("GENEPAIR_DUCKDB_MEMORY", "4GB")
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, flags=re.IGNORECASE):
+            raise GenepairError("INVALID_CONFIG", f"GENEPAIR_DUCKDB_MEMORY={limit!r}: expected a size such as 4GB")
+        self.con.execute(f"SET memory_limit = '{limit}'")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, list(params)).fetchall()

@@ -13,6 +13,8 @@ keyed as (
         candidate_rank,
         selection_method
     from candidates
+    -- candidate_rank is never null: no gene (and no pair) when the method is `all`
+    where candidate_rank is {{ 'null' if var('candidate_method') == 'all' else 'not null' }}
 ),
 
 final as (
@@ -23,11 +25,7 @@ final as (
         cast(gene_a.selection_method as {{ gp_type('string') }}) as selection_method
     from keyed as gene_a
     inner join keyed as gene_b
-        on
-            gene_a.gene_key < gene_b.gene_key
-            {%- if var('candidate_method') == 'all' %}
-            and gene_a.gene_key is null
-            {%- endif %}
+        on gene_a.gene_key < gene_b.gene_key
 )
 
 select * from final
