@@ -170,6 +170,32 @@ def check_disease_scope(warehouse: Warehouse, runlog: RunLog) -> None:
     raise error
 
 
+def completed_rows(warehouse: Warehouse, run_id: str) -> int | None:
+    """The rows of run ``run_id`` when it is the current, COMPLETE run (same inputs: reuse it)."""
+    existing = warehouse.query(
+        f"SELECT status, n_rows FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ? AND is_current = 1", (run_id,)
+    )
+    return int(existing[0][1]) if existing and existing[0][0] == "COMPLETE" else None
+
+
+def record_current_run(
+    warehouse: Warehouse, run_id: str, n_studies: int, n_pairs: int, n_rows: int, parameters: dict
+) -> None:
+    """The COMPLETE, current feature_runs row of a scoring run (inside the run's transaction)."""
+    warehouse.execute(f"DELETE FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ?", (run_id,))
+    now = utcnow()
+    warehouse.insert_rows(
+        FEATURE_RUNS,
+        [
+            {
+                "feature_run_id": run_id, "status": "COMPLETE", "is_current": 1, "n_studies": n_studies,
+                "n_pairs": n_pairs, "n_rows": n_rows, "parameters_json": json.dumps(parameters, sort_keys=True),
+                "started_at": now, "ended_at": now,
+            }
+        ],
+    )  # fmt: skip
+
+
 def _pairs_sha256(gene_a: np.ndarray, gene_b: np.ndarray) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(gene_a).tobytes())
     digest.update(np.ascontiguousarray(gene_b).tobytes())
@@ -209,11 +235,9 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
     params = {"min_cohort_n": min_cohort_n, "fisher_variance": "1/(n-3)"}
     run_id = feature_run_id(studies, gene_a, gene_b, params)
     inputs = {**params, "pairs_sha256": _pairs_sha256(gene_a, gene_b)}
-    existing = warehouse.query(
-        f"SELECT status, n_rows FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ? AND is_current = 1", (run_id,)
-    )
-    if existing and existing[0][0] == "COMPLETE":
-        return ScoreResult(run_id, len(studies), gene_a.size, int(existing[0][1]), time.perf_counter() - started, True)
+    done = completed_rows(warehouse, run_id)
+    if done is not None:
+        return ScoreResult(run_id, len(studies), gene_a.size, done, time.perf_counter() - started, True)
     a_pos = np.searchsorted(genes, gene_a)
     b_pos = np.searchsorted(genes, gene_b)
     with warehouse.transaction():
@@ -238,15 +262,14 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                     "computed_study_keys": [s[0] for s in studies if s[0] not in reused],
                 }
             )
-        studies_all = studies
-        studies = [s for s in studies if s[0] not in reused]
+        to_compute = [s for s in studies if s[0] not in reused]
         # The bulk insert of study i runs on a writer thread while study i + 1 is computed
         # (DuckDB and psycopg release the GIL); the connection is only touched by one
         # thread at a time: the next study's matrix is read after the previous insert ends.
         with ThreadPoolExecutor(1) as writer:
             pending: Future[int] | None = None
-            following = study_matrix(warehouse, studies[0][0], genes) if studies else None
-            for i, (study_key, accession, batch_id, technology) in enumerate(studies):
+            following = study_matrix(warehouse, to_compute[0][0], genes) if to_compute else None
+            for i, (study_key, accession, batch_id, technology) in enumerate(to_compute):
                 with runlog.step("score_study", batch_id=batch_id, study_accession_code=accession) as rec:
                     matrix, labels, present = following
                     use = present[a_pos] & present[b_pos]
@@ -261,8 +284,8 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                     if pending is not None:
                         n_rows += pending.result()
                         pending = None
-                    if i + 1 < len(studies):
-                        following = study_matrix(warehouse, studies[i + 1][0], genes)
+                    if i + 1 < len(to_compute):
+                        following = study_matrix(warehouse, to_compute[i + 1][0], genes)
                     rec.rows_written = 0
                     if comp is None:
                         continue
@@ -272,23 +295,7 @@ def score(warehouse: Warehouse, runlog: RunLog, min_cohort_n: int = MIN_COHORT_N
                     rec.context.update({"feature_run_id": run_id, "pairs": table.num_rows, "samples": int(labels.size)})
             if pending is not None:
                 n_rows += pending.result()
-        warehouse.execute(f"DELETE FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ?", (run_id,))
-        warehouse.insert_rows(
-            FEATURE_RUNS,
-            [
-                {
-                    "feature_run_id": run_id,
-                    "status": "COMPLETE",
-                    "is_current": 1,
-                    "n_studies": len(studies_all),
-                    "n_pairs": int(gene_a.size),
-                    "n_rows": n_rows,
-                    "parameters_json": json.dumps(inputs, sort_keys=True),
-                    "started_at": utcnow(),
-                    "ended_at": utcnow(),
-                }
-            ],
-        )
+        record_current_run(warehouse, run_id, len(studies), int(gene_a.size), n_rows, inputs)
         runlog.flush(warehouse)
     warehouse.refresh_indexes(PAIR_COMPONENTS)
-    return ScoreResult(run_id, len(studies_all), int(gene_a.size), n_rows, time.perf_counter() - started, False)
+    return ScoreResult(run_id, len(studies), int(gene_a.size), n_rows, time.perf_counter() - started, False)

@@ -39,9 +39,16 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from genepair import relations
-from genepair.score import ScoreResult, feature_run_id, studies_of, study_matrix
+from genepair.score import (
+    ScoreResult,
+    completed_rows,
+    feature_run_id,
+    record_current_run,
+    studies_of,
+    study_matrix,
+)
 from loader.errors import GenepairError
-from loader.runlog import RunLog, utcnow
+from loader.runlog import RunLog
 from loader.warehouse import Warehouse
 from loader.warehouse.base import arrow_type
 from loader.warehouse.tables import FEATURE_RUN_SLICES, FEATURE_RUNS, PAIR_COMPONENTS, STREAMED_METRICS
@@ -163,14 +170,16 @@ def _run_tiles_on_dask(
         window = max(4, 2 * sum(client.nthreads().values()))
         queue = iter(pending)
 
+        tile_of: dict[str, Tile] = {}
+
         def submit(tile: Tile) -> Any:
             future = client.submit(tile_pvalues, tile, shared, n_slices, pure=False)
-            future.tile = tile
+            tile_of[future.key] = tile
             return future
 
         running = as_completed([submit(t) for t in (next(queue, None) for _ in range(window)) if t is not None])
         for future in running:
-            done(future.tile, future.result())
+            done(tile_of.pop(future.key), future.result())
             future.release()
             tile = next(queue, None)
             if tile is not None:
@@ -357,12 +366,10 @@ def stream_score(warehouse: Warehouse, runlog: RunLog, settings: StreamSettings)
         "report_k": settings.report_k,
     }
     run_id = feature_run_id(studies, genes, genes[:0], params)
-    existing = warehouse.query(
-        f"SELECT status, n_rows FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ? AND is_current = 1", (run_id,)
-    )
     n_all = genes.size * (genes.size - 1) // 2
-    if existing and existing[0][0] == "COMPLETE":
-        return ScoreResult(run_id, len(studies), n_all, int(existing[0][1]), time.perf_counter() - started, True)
+    done = completed_rows(warehouse, run_id)
+    if done is not None:
+        return ScoreResult(run_id, len(studies), n_all, done, time.perf_counter() - started, True)
     if genes.size < 2:
         raise GenepairError("NOTHING_TO_SCORE", "fewer than two candidate genes: no pairs to score")
 
@@ -424,23 +431,7 @@ def stream_score(warehouse: Warehouse, runlog: RunLog, settings: StreamSettings)
         for table in tables:
             warehouse.insert_arrow(STREAMED_METRICS, table)
         warehouse.insert_rows(FEATURE_RUN_SLICES, summaries)
-        warehouse.execute(f"DELETE FROM {FEATURE_RUNS.qualified} WHERE feature_run_id = ?", (run_id,))
-        warehouse.insert_rows(
-            FEATURE_RUNS,
-            [
-                {
-                    "feature_run_id": run_id,
-                    "status": "COMPLETE",
-                    "is_current": 1,
-                    "n_studies": len(studies),
-                    "n_pairs": n_all,
-                    "n_rows": n_rows,
-                    "parameters_json": json.dumps(params, sort_keys=True),
-                    "started_at": utcnow(),
-                    "ended_at": utcnow(),
-                }
-            ],
-        )
+        record_current_run(warehouse, run_id, len(studies), n_all, n_rows, params)
         runlog.flush(warehouse)
     warehouse.refresh_indexes(STREAMED_METRICS)
     timings["write"] = time.perf_counter() - t0

@@ -11,7 +11,10 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
+
+from loader.warehouse.tables import STREAMED_METRICS
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -123,6 +126,14 @@ class Warehouse:
         args = ["build"] + (["--config", str(config)] if config else [])
         return self.cli(*args, check=True)
 
+    def numpy(self, sql: str) -> dict:
+        """Columns of a query as numpy arrays (masked where NULL), for millions of rows."""
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            return con.execute(sql).fetchnumpy()
+        finally:
+            con.close()
+
     def query(self, sql: str) -> list[tuple]:
         con = duckdb.connect(str(self.db), read_only=True)
         try:
@@ -156,3 +167,57 @@ class Warehouse:
         finally:
             con.close()
         return out
+
+
+# pooled fact columns (the streaming table's metric columns are the fact's META_STUDIES ones)
+PAIR_METRIC_COLUMNS = [c[0] for c in STREAMED_METRICS.columns[5:]]
+_PAIR_ROWS = (
+    "select ga.gene_id as gene_a, gb.gene_id as gene_b, d.disease_label, f.technology, {columns} "
+    "from {db}fact.fact_gene_pair_metrics f "
+    "join {db}dim.dim_gene ga on ga.gene_key = f.genea_key join {db}dim.dim_gene gb on gb.gene_key = f.geneb_key "
+    "join {db}dim.dim_disease d on d.disease_key = f.disease_key"
+)
+
+
+def pair_metric_rows(wh: Warehouse) -> dict[tuple, tuple]:
+    """The fact's rows keyed by (gene ids, disease label, technology): comparable across
+    warehouses whose surrogate keys differ. For a few thousand rows (Python tuples)."""
+    rows = wh.query(_PAIR_ROWS.format(columns=", ".join("f." + c for c in PAIR_METRIC_COLUMNS), db=""))
+    return {tuple(r[:4]): tuple(r[4:]) for r in rows}
+
+
+def assert_pair_rows_close(got: dict[tuple, tuple], expected: dict[tuple, tuple], rtol: float, atol: float) -> None:
+    """Every row of ``got`` is in ``expected`` with every column equal to rtol / atol (NaN = NULL)."""
+    assert set(got) <= set(expected)
+    keys = sorted(got)
+    for j, column in enumerate(PAIR_METRIC_COLUMNS):
+        a = np.array([np.nan if got[k][j] is None else got[k][j] for k in keys], dtype=float)
+        b = np.array([np.nan if expected[k][j] is None else expected[k][j] for k in keys], dtype=float)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=column)
+
+
+def pair_metric_mismatches(wh: Warehouse, reference: Warehouse, rtol: float, atol: float) -> dict[str, int]:
+    """Per column, the rows of ``wh``'s fact that differ from ``reference``'s beyond
+    rtol / atol (or are NULL on one side only), compared inside DuckDB (millions of rows);
+    "missing": rows of ``wh`` the reference lacks."""
+    con = duckdb.connect(str(wh.db), read_only=True)
+    try:
+        con.execute(f"attach '{reference.db}' as ref (read_only)")
+        selected = ", ".join("f." + c for c in PAIR_METRIC_COLUMNS)
+        got = _PAIR_ROWS.format(columns=selected, db="")
+        expected = _PAIR_ROWS.format(columns=selected, db="ref.")
+        checks = ", ".join(
+            f"count(*) filter (where not ((g.{c} is null and e.{c} is null) or "
+            f"abs(g.{c} - e.{c}) <= {atol} + {rtol} * abs(e.{c}))) as {c}"
+            for c in PAIR_METRIC_COLUMNS
+        )
+        sql = (
+            f"with g as ({got}), e as ({expected}) "
+            f"select count(*) filter (where e.gene_a is null) as missing, {checks} "
+            "from g left join e using (gene_a, gene_b, disease_label, technology)"
+        )
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return {n: v for n, v in zip(names, cur.fetchone(), strict=True) if v}
+    finally:
+        con.close()

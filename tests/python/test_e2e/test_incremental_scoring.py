@@ -8,16 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from genepair.synthetic import StudySpec, demo_pairs, write_download
-from loader.warehouse.tables import STREAMED_METRICS
-from support import Warehouse
+from support import Warehouse, assert_pair_rows_close, pair_metric_rows
 
 pytestmark = pytest.mark.slow
 N_GENES = 120
-METRIC_COLUMNS = [c[0] for c in STREAMED_METRICS.columns[5:]]
 ACCESSIONS = ["GSE820001", "GSE820002", "GSE820003", "SRP820004"]
 
 
@@ -56,15 +53,6 @@ def _last_score(wh: Warehouse) -> tuple[dict, list[str]]:
     return context, computed
 
 
-def _rows(wh: Warehouse) -> dict[tuple, tuple]:
-    rows = wh.query(
-        f"select ga.gene_id, gb.gene_id, f.technology, {', '.join('f.' + c for c in METRIC_COLUMNS)} "
-        "from fact.fact_gene_pair_metrics f join dim.dim_gene ga on ga.gene_key = f.genea_key "
-        "join dim.dim_gene gb on gb.gene_key = f.geneb_key"
-    )
-    return {tuple(r[:3]): tuple(r[3:]) for r in rows}
-
-
 def test_adding_a_study_scores_only_it_and_equals_a_fresh_run(setup):
     root, config = setup
     wh = Warehouse(root / "grown")
@@ -92,13 +80,9 @@ def test_adding_a_study_scores_only_it_and_equals_a_fresh_run(setup):
         fresh.load(write_download(root, [_spec(accession, 40 + i)], accession), config=config)
     fresh.build(config=config)
     fresh.cli("score", "--config", str(config), check=True)
-    got, expected = _rows(wh), _rows(fresh)
+    got, expected = pair_metric_rows(wh), pair_metric_rows(fresh)
     assert set(got) == set(expected) and len(got) == 2 * pairs
-    keys_sorted = sorted(got)
-    for j, column in enumerate(METRIC_COLUMNS):
-        a = np.array([np.nan if got[k][j] is None else got[k][j] for k in keys_sorted], dtype=float)
-        b = np.array([np.nan if expected[k][j] is None else expected[k][j] for k in keys_sorted], dtype=float)
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=column)
+    assert_pair_rows_close(got, expected, rtol=1e-12, atol=1e-14)
 
     # superseding one study (new values: a new batch) re-scores only that study
     wh.load(write_download(root, [_spec(ACCESSIONS[1], 99)], ACCESSIONS[1]), config=config)

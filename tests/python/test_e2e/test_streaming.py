@@ -17,15 +17,19 @@ import numpy as np
 import pytest
 
 from genepair.synthetic import StudySpec, demo_pairs, write_download
-from loader.warehouse.tables import STREAMED_METRICS
 from scoring import fdr
-from support import GENEPAIR, Warehouse
+from support import (
+    GENEPAIR,
+    PAIR_METRIC_COLUMNS,
+    Warehouse,
+    assert_pair_rows_close,
+    pair_metric_mismatches,
+    pair_metric_rows,
+)
 
 pytestmark = pytest.mark.slow
 N_GENES = 1500
 DROPPED = demo_pairs()[0].gene_b  # left out of GSE810001's matrix: its pairs pool one study fewer
-METRIC_COLUMNS = [c[0] for c in STREAMED_METRICS.columns[5:]]
-KEY = "ga.gene_id, gb.gene_id, d.disease_label, f.technology"
 
 
 def _config(root: Path, name: str, candidates: str, scoring: str) -> Path:
@@ -95,24 +99,6 @@ def _score(wh: Warehouse, scoring: str, *extra: str) -> subprocess.CompletedProc
     return wh.cli("score", "--config", str(config), *extra, check=True)
 
 
-def _rows(wh: Warehouse) -> dict[tuple, tuple]:
-    rows = wh.query(
-        f"select {KEY}, {', '.join('f.' + c for c in METRIC_COLUMNS)} from fact.fact_gene_pair_metrics f "
-        "join dim.dim_gene ga on ga.gene_key = f.genea_key join dim.dim_gene gb on gb.gene_key = f.geneb_key "
-        "join dim.dim_disease d on d.disease_key = f.disease_key"
-    )
-    return {tuple(r[:4]): tuple(r[4:]) for r in rows}
-
-
-def _assert_rows_equal(got: dict[tuple, tuple], expected: dict[tuple, tuple], rtol: float = 1e-9) -> None:
-    assert set(got) <= set(expected)
-    keys = sorted(got)
-    for j, column in enumerate(METRIC_COLUMNS):
-        a = np.array([np.nan if got[k][j] is None else got[k][j] for k in keys], dtype=float)
-        b = np.array([np.nan if expected[k][j] is None else expected[k][j] for k in keys], dtype=float)
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, err_msg=column)
-
-
 @pytest.fixture(scope="module")
 def streamed(tmp_path_factory, template) -> Warehouse:
     """Streaming run reporting only the 50 best pairs of each slice (q-values over all 1.1 M pairs)."""
@@ -126,10 +112,10 @@ def test_streaming_equals_sql_aggregator_on_every_row(tmp_path, template, refere
     wh = _copy(template, tmp_path / "all")
     proc = _score(wh, "{report_q: 1.0, tile_genes: 512}")
     assert "streaming feature run" in proc.stdout
-    got, expected = _rows(wh), _rows(reference)
     pairs = N_GENES * (N_GENES - 1) // 2
-    assert len(expected) == 2 * pairs and len(got) == 2 * pairs  # two technologies, one disease
-    _assert_rows_equal(got, expected)
+    count = "select count(*) from fact.fact_gene_pair_metrics"
+    assert reference.scalar(count) == 2 * pairs and wh.scalar(count) == 2 * pairs  # two technologies, one disease
+    assert pair_metric_mismatches(wh, reference, rtol=1e-9, atol=1e-12) == {}
     # k varies per pair: the dropped gene's microarray pairs pool one study fewer
     counts = wh.query(
         "select g.gene_id = 'X' or gb.gene_id = 'X' as partial, included_study_count, count(*) ".replace(
@@ -143,20 +129,22 @@ def test_streaming_equals_sql_aggregator_on_every_row(tmp_path, template, refere
 
 
 def test_exact_bh_over_every_pair_when_few_are_reported(streamed, reference):
-    got = _rows(streamed)
-    expected = _rows(reference)
+    got = pair_metric_rows(streamed)
     assert len(got) == 2 * 50  # report_k per slice: nothing passes q <= 0.05 in both slices
-    _assert_rows_equal(got, expected)
+    assert pair_metric_mismatches(streamed, reference, rtol=1e-9, atol=1e-12) == {}
     # the q-values are BH over all 1.1 M pairs of the slice, not over the 50 reported
     for tech in ("MICROARRAY", "RNA-SEQ"):
-        keys = [k for k in expected if k[3] == tech]
-        for family, column in (("ss", "p_ss"), ("soth", "p_soth"), ("combined", "combined_p_value")):
-            j = METRIC_COLUMNS.index(column)
-            p = np.array([np.nan if expected[k][j] is None else expected[k][j] for k in keys])
-            q = dict(zip(keys, fdr.bh(p), strict=True))
-            qj = METRIC_COLUMNS.index(f"q_{family}")
-            reported = [k for k in got if k[3] == tech]
-            np.testing.assert_allclose([got[k][qj] for k in reported], [q[k] for k in reported], rtol=1e-9)
+        keys, *p_values = reference.numpy(
+            "select ga.gene_id || '|' || gb.gene_id as k, p_ss, p_soth, combined_p_value "
+            "from fact.fact_gene_pair_metrics f join dim.dim_gene ga on ga.gene_key = f.genea_key "
+            f"join dim.dim_gene gb on gb.gene_key = f.geneb_key where technology = '{tech}' order by k"
+        ).values()
+        reported = sorted(k for k in got if k[3] == tech)
+        at = np.searchsorted(keys, [f"{k[0]}|{k[1]}" for k in reported])
+        for family, p in zip(("ss", "soth", "combined"), p_values, strict=True):
+            p = np.where(np.ma.getmaskarray(p), np.nan, np.ma.getdata(p)).astype(float)
+            qj = PAIR_METRIC_COLUMNS.index(f"q_{family}")
+            np.testing.assert_allclose([got[k][qj] for k in reported], fdr.bh(p)[at], rtol=1e-9)
             m = streamed.scalar(f"select m_{family} from analytics.feature_run_slices where technology = '{tech}'")
             assert m == int(np.isfinite(p).sum())
     summary = streamed.query(
@@ -179,7 +167,7 @@ def test_dask_local_cluster_of_two_workers_gives_the_same_rows(tmp_path, templat
         wh = _copy(template, tmp_path / "dask")
         proc = _score(wh, "{report_k: 50, tile_genes: 256}", "--scheduler", cluster.scheduler_address)
     assert f"on Dask at {cluster.scheduler_address}" in proc.stdout
-    assert _rows(wh) == _rows(streamed)  # identical, not only close
+    assert pair_metric_rows(wh) == pair_metric_rows(streamed)  # identical, not only close
 
 
 def test_resume_after_kill_9_redoes_no_finished_tile(tmp_path, template, streamed):
@@ -210,7 +198,7 @@ def test_resume_after_kill_9_redoes_no_finished_tile(tmp_path, template, streame
     context = json.loads(wh.scalar("select context_json from meta.meta_etl_process_log where step = 'stream_tiles'"))
     assert context["tiles"] == total
     assert context["tiles_resumed"] >= saved and context["tiles_computed"] == total - context["tiles_resumed"]
-    got = _rows(wh)
+    got, expected = pair_metric_rows(wh), pair_metric_rows(streamed)
     assert (
         wh.scalar(
             "select count(*) - count(distinct (genea_key, geneb_key, disease_key, technology)) "
@@ -218,6 +206,6 @@ def test_resume_after_kill_9_redoes_no_finished_tile(tmp_path, template, streame
         )
         == 0
     )
-    assert set(got) == set(_rows(streamed))  # tile size 32 vs 256: the same pairs, the same numbers
-    _assert_rows_equal(got, _rows(streamed), rtol=1e-12)
+    assert set(got) == set(expected)  # tile size 32 vs 256: the same pairs, the same numbers
+    assert_pair_rows_close(got, expected, rtol=1e-12, atol=1e-12)
     assert not (work / wh.scalar("select feature_run_id from analytics.feature_runs where is_current = 1")).exists()
