@@ -208,15 +208,20 @@ HIST_UNIFORM = 100  # bins of p on [0, 1]
 HIST_NEGLOG = np.arange(0.0, 30.5, 0.5)  # edges of -log10 p (the last bin takes the rest)
 
 
-def p_histograms(p: np.ndarray) -> dict[str, list[int]]:
+def p_histograms(p: np.ndarray, chunk: int = 1 << 22) -> dict[str, list[int]]:
     """Counts of finite p in 100 equal bins of [0, 1] and in half-decades of -log10 p (for
-    a QQ plot against the uniform)."""
-    finite = p[np.isfinite(p)]
-    uniform = np.histogram(finite, bins=HIST_UNIFORM, range=(0.0, 1.0))[0]
-    with np.errstate(divide="ignore"):
-        neglog = -np.log10(np.clip(finite, 1e-300, 1.0))
-    idx = np.clip(np.searchsorted(HIST_NEGLOG, neglog, side="right") - 1, 0, HIST_NEGLOG.size - 1)
-    return {"uniform": uniform.tolist(), "neglog10": np.bincount(idx, minlength=HIST_NEGLOG.size).tolist()}
+    a QQ plot against the uniform); in chunks, so the temporaries stay small for any m."""
+    uniform = np.zeros(HIST_UNIFORM, dtype=np.int64)
+    neglog_counts = np.zeros(HIST_NEGLOG.size, dtype=np.int64)
+    for lo in range(0, p.size, chunk):
+        part = p[lo : lo + chunk]
+        finite = part[np.isfinite(part)]
+        uniform += np.histogram(finite, bins=HIST_UNIFORM, range=(0.0, 1.0))[0]
+        with np.errstate(divide="ignore"):
+            neglog = -np.log10(np.clip(finite, 1e-300, 1.0))
+        idx = np.clip(np.searchsorted(HIST_NEGLOG, neglog, side="right") - 1, 0, HIST_NEGLOG.size - 1)
+        neglog_counts += np.bincount(idx, minlength=HIST_NEGLOG.size)
+    return {"uniform": uniform.tolist(), "neglog10": neglog_counts.tolist()}
 
 
 def smallest(values: Iterator[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
