@@ -22,7 +22,7 @@ test: setup
 	bash scripts/run_tests.sh
 
 lint: setup
-	$(BIN)/ruff check genepair loader scoring tests scripts benchmarks models
+	$(BIN)/ruff check genepair loader scoring tests scripts benchmarks models trialsync
 	$(BIN)/sqlfluff lint models macros tests/dbt analyses snapshots
 	$(BIN)/sqlfluff lint stored_procedures
 

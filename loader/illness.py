@@ -26,6 +26,8 @@ from loader import paths
 from loader.errors import LoaderError
 from loader.warehouse.tables import RULE_MATCHES, RULES_APPLIED
 
+RULES_LOCK = "illness_rules"
+
 RULES_CSV = paths.seed("illness_rules")
 LABELS = ("CONTROL", "NO_SEPSIS", "SEPSIS", "SEPTIC_SHOCK", "UNKNOWN")
 FORBIDDEN = (
@@ -142,6 +144,9 @@ def refresh_rule_matches(warehouse, rules_path: Path = RULES_CSV) -> int:
 
     rules = read_rules(rules_path)
     fp = fingerprint(rules)
+    # concurrent loads of different studies both rewrite the two rule tables: one at a
+    # time (taken after the study locks, before the disease-map lock: one order, no deadlock)
+    warehouse.lock_study(RULES_LOCK)
     field_names = [c for c in SAMPLE_TEXT_COLUMNS.split(",") if c != "refinebio_annotations"]
     current = "SELECT batch_id FROM staging.batch_registry WHERE is_current = 1"
     sample_rows = warehouse.query(

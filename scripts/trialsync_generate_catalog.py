@@ -12,6 +12,7 @@ does that job. The fixes of seed 004 are applied here, each with its reason in `
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import click
@@ -53,10 +54,23 @@ OTHER_DISABLE = {
 }
 # targets renamed so that one job owns one bronze table
 TARGET_FIXES = {160: "dim_subject_patient_visits_staging"}
-SCHEDULES = {"0": "0 1 * * *", "1": "0 2 * * *", "2": "0 3 * * *", "3": "30 3 * * *", "4": "0 4 * * *", "5": "30 4 * * *"}
+SCHEDULES = {
+    "0": "0 1 * * *",
+    "1": "0 2 * * *",
+    "2": "0 3 * * *",
+    "3": "30 3 * * *",
+    "4": "0 4 * * *",
+    "5": "30 4 * * *",
+}
 
 
-def _job(row: dict, parents: dict[str, int]) -> dict:
+def _responses() -> dict[str, str]:
+    """Swagger path (placeholders blanked) -> PageResult | array | object, from the facts."""
+    rows = csv.DictReader((ROOT / "trialsync" / "facts" / "endpoints.csv").open())
+    return {re.sub(r"{\w+}", "{}", r["path"]): r["paging"] for r in rows}
+
+
+def _job(row: dict, parents: dict[str, int], responses: dict[str, str]) -> dict:
     job_id = int(row["job_id"])
     path = PATH_FIXES.get(job_id, row["endpoint_path_template"])
     enabled = row["is_active"] == "1"
@@ -87,6 +101,8 @@ def _job(row: dict, parents: dict[str, int]) -> dict:
         "name": row["name"],
         "category": row["category"],
         "endpoint": path,
+        # the answer's shape (Swagger): a page of Items, a bare list, or one object
+        "response": responses.get(re.sub(r"{\w+}", "{}", path), "PageResult"),
         "target_table": TARGET_FIXES.get(job_id, row["target_table"]),
         "parameter_source": source_table if parameters else None,
         "parameters": parameters,
@@ -109,7 +125,8 @@ def main(shared: Path) -> None:
     rows = [r for r in csv.DictReader((shared / "trialsync" / "jobs_annotated.csv").open()) if int(r["job_id"]) < 178]
     parents = {"dim_studies_staging": 2, "dim_patients_staging": 3, "dim_patient_visits_staging": 9,
                "dim_subjects_staging": 10, "dim_visits_staging": 11}  # fmt: skip
-    jobs = [_job(r, parents) for r in rows]
+    responses = _responses()
+    jobs = [_job(r, parents, responses) for r in rows]
     out = ROOT / "trialsync" / "jobs.yaml"
     header = (
         "# TrialSync job catalog: generated once from the source's job export by\n"

@@ -12,6 +12,7 @@ CATALOG = Path(__file__).resolve().parent / "jobs.yaml"
 PLACEHOLDER = re.compile(r"{(\w+)}")
 TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAMETER_FIELDS = ("id", "parent_id")
+RESPONSES = ("PageResult", "array", "object")
 # an edition_501 job may run: its 501 answer is a response action (no records, not an error)
 REFUSED_STATUSES = {"invalid_404": "the endpoint does not exist in the API (404)"}
 
@@ -37,6 +38,7 @@ class Job:
     status: str
     incremental: str | None
     note: str | None
+    response: str = "PageResult"  # PageResult | array | object (the Swagger's answer shape)
 
     @property
     def parameterised(self) -> bool:
@@ -58,6 +60,8 @@ class Job:
             out.append(f"target_table {self.target_table!r} is not a plain lowercase name")
         if not self.endpoint.startswith("/api/"):
             out.append(f"endpoint {self.endpoint!r} must start with /api/")
+        if self.response not in RESPONSES:
+            out.append(f"response {self.response!r} must be one of {RESPONSES}")
         if self.status in REFUSED_STATUSES:
             out.append(REFUSED_STATUSES[self.status])
         return out

@@ -52,7 +52,8 @@ def _echo_result(r: RunResult, catalog) -> None:
     name = catalog.jobs[r.job_id].name if r.job_id in catalog.jobs else "?"
     line = f"job {r.job_id:>3} {name:<32} {r.status:<8}"
     if r.run_id is not None:
-        line += f" run {r.run_id:>4}  {r.records_loaded:>8} records  {r.records_written:>8} written  {r.duration_seconds:6.1f} s"
+        line += f" run {r.run_id:>4}  {r.records_loaded:>8} records  {r.records_written:>8} written"
+        line += f"  {r.duration_seconds:6.1f} s"
     if r.error_message and r.status != "success":
         line += f"  {r.error_message}"
     click.echo(line)
@@ -62,7 +63,9 @@ def _echo_result(r: RunResult, catalog) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every request retry and job attempt.")
 def main(verbose: bool) -> None:
     """TrialSync: Clinical Conductor API -> bronze (dlt) -> silver / gold (dbt)."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(message)s"
+    )
 
 
 def _guard(fn):
@@ -134,7 +137,9 @@ def run(job_id: int | None, run_all: bool, category: str | None, dry_run: bool, 
 @click.option("--metrics-port", default=9090, show_default=True, type=int)
 @click.option("--for-seconds", type=float, default=None, help="Stop after this long (default: until SIGTERM).")
 @_guard
-def schedule(job_id: int | None, cron: str | None, metrics_host: str, metrics_port: int, for_seconds: float | None) -> None:
+def schedule(
+    job_id: int | None, cron: str | None, metrics_host: str, metrics_port: int, for_seconds: float | None
+) -> None:
     """Run the jobs on their cron schedules in this process, with /health and /metrics."""
     from trialsync.scheduler import JobScheduler
 
@@ -166,7 +171,7 @@ def schedule(job_id: int | None, cron: str | None, metrics_host: str, metrics_po
 @_guard
 def status(job_id: int) -> None:
     """A job's configuration and its last run."""
-    settings, catalog, warehouse = _context()
+    _, catalog, warehouse = _context()
     job = catalog.get(job_id)
     last = warehouse.history(job_id, 1)
     problems = job.problems()
@@ -247,7 +252,9 @@ def simulator(host: str, port: int, faults: str, sizes: tuple[str, ...]) -> None
 
 
 @main.command()
-@click.option("--duckdb-path", type=click.Path(path_type=Path), default=Path("trialsync_demo.duckdb"), show_default=True)
+@click.option(
+    "--duckdb-path", type=click.Path(path_type=Path), default=Path("trialsync_demo.duckdb"), show_default=True
+)
 @_guard
 def demo(duckdb_path: Path) -> None:
     """Simulator on 127.0.0.1, every active job, dbt build, and a summary of the gold views."""

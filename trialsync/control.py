@@ -111,7 +111,9 @@ class Warehouse:
         try:
             return psycopg.connect(autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise WarehouseError(f"cannot connect to PostgreSQL ({os.environ.get('PGHOST', 'local socket')}): {exc}") from exc
+            raise WarehouseError(
+                f"cannot connect to PostgreSQL ({os.environ.get('PGHOST', 'local socket')}): {exc}"
+            ) from exc
 
     @property
     def con(self):

@@ -228,6 +228,10 @@ def job_resources(job: Job, settings: Settings, session, paginator: ODataPaginat
         "paginator": paginator,
         "response_actions": [{"status_code": 501, "action": "ignore"}],
     }
+    if job.response == "object":  # one record per call: the whole answer, no paging
+        endpoint |= {"data_selector": "$", "paginator": "single_page"}
+    elif job.response == "array" and not job.endpoint.endswith("/odata"):
+        endpoint["paginator"] = "single_page"  # a plain list answers everything at once
     resources: list = []
     resource: dict[str, Any] = {
         "name": job.target_table,

@@ -30,8 +30,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.runs = Counter("trialsync_job_runs", "Job runs by outcome", ["job_id", "status"], registry=self.registry)
-        self.duration = Histogram("trialsync_job_duration_seconds", "Job run duration", ["job_id"],
-                                  registry=self.registry, buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200))  # fmt: skip
+        buckets = (0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200)
+        self.duration = Histogram(
+            "trialsync_job_duration_seconds", "Job run duration", ["job_id"], registry=self.registry, buckets=buckets
+        )
         self.records = Counter("trialsync_records_loaded", "Records extracted into bronze", ["job_id"],
                                registry=self.registry)  # fmt: skip
         self.written = Counter("trialsync_records_written", "Bronze rows inserted or changed", ["job_id"],

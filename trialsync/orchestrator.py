@@ -52,13 +52,13 @@ def run_jobs(runner: JobRunner, jobs: list[Job], parallel: int, trace: Trace | N
             still = []
             for job in pending:
                 parent = job.parent if job.parent in selected else None
-                if parent is None or results.get(parent) and results[parent].status == "success":
+                if parent is None or (results.get(parent) and results[parent].status == "success"):
                     if len(in_flight) < parallel:
                         in_flight[pool.submit(one, job)] = job.id
                         continue
                 elif parent in results:  # the parent ran and did not succeed
-                    results[job.id] = RunResult(job.id, None, "skipped",
-                                                error_message=f"parent job {parent} {results[parent].status}")  # fmt: skip
+                    reason = f"parent job {parent} {results[parent].status}"
+                    results[job.id] = RunResult(job.id, None, "skipped", error_message=reason)
                     continue
                 still.append(job)
             pending = still

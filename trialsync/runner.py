@@ -25,7 +25,7 @@ log = logging.getLogger("trialsync")
 TRANSIENT_SQLSTATES = ("40P01", "40001", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006")
 
 
-class JobFailed(RuntimeError):
+class JobError(RuntimeError):
     def __init__(self, message: str, kind: str, transient: bool) -> None:
         super().__init__(message)
         self.kind = kind
@@ -60,31 +60,33 @@ def _root(exc: BaseException) -> BaseException:
         seen = inner
 
 
-def classify(exc: BaseException) -> JobFailed:
-    """A JobFailed with the reason, whether to retry, and the kind of failure."""
+def classify(exc: BaseException) -> JobError:
+    """A JobError with the reason, whether to retry, and the kind of failure."""
     root = _root(exc)
     if isinstance(root, requests.HTTPError) and root.response is not None:
         code = root.response.status_code
         url = root.response.url.split("?")[0]
         if code in (401, 403):
-            return JobFailed(f"HTTP {code} from {url}: the API key was refused (check CC_API_KEY and "
+            return JobError(f"HTTP {code} from {url}: the API key was refused (check CC_API_KEY and "
                              "CC_API_KEY_HEADER)", "auth", False)  # fmt: skip
         if code in extract.TRANSIENT_STATUS:
-            return JobFailed(f"HTTP {code} from {url} after every request retry", "http_transient", True)
-        return JobFailed(f"HTTP {code} from {url}", "http_permanent", False)
+            return JobError(f"HTTP {code} from {url} after every request retry", "http_transient", True)
+        return JobError(f"HTTP {code} from {url}", "http_permanent", False)
     if isinstance(root, requests.Timeout):
-        return JobFailed(f"request timed out: {root}", "timeout", True)
+        return JobError(f"request timed out: {root}", "timeout", True)
     if isinstance(root, requests.ConnectionError | ConnectionError):
-        return JobFailed(f"connection failed: {root}", "connection", True)
+        return JobError(f"connection failed: {root}", "connection", True)
     sqlstate = getattr(root, "sqlstate", None) or getattr(getattr(root, "diag", None), "sqlstate", None)
     if sqlstate:
-        transient = sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith("08")
-        return JobFailed(f"database error {sqlstate}: {root}", "database", transient)
+        # two first loads creating dlt's shared tables at once: the loser retries and finds them
+        ddl_race = sqlstate == "42P07" or (sqlstate == "23505" and "pg_type_typname_nsp_index" in str(root))
+        transient = sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith("08") or ddl_race
+        return JobError(f"database error {sqlstate}: {root}", "database", transient)
     if "TransactionContext" in str(root) or "Conflict" in type(root).__name__:
-        return JobFailed(f"database conflict: {root}", "database", True)
+        return JobError(f"database conflict: {root}", "database", True)
     if isinstance(root, WarehouseError | CatalogError):
-        return JobFailed(str(root), "configuration", False)
-    return JobFailed(f"{type(root).__name__}: {root}", "data", False)
+        return JobError(str(root), "configuration", False)
+    return JobError(f"{type(root).__name__}: {root}", "data", False)
 
 
 class JobRunner:
@@ -102,7 +104,7 @@ class JobRunner:
         if not self.warehouse.table_exists(source):
             parent = self.catalog.get(job.parent) if job.parent else None
             name = f"job {parent.id} ({parent.name})" if parent else "its parent job"
-            raise JobFailed(f"parameter source {source} is empty: run {name} first", "configuration", False)
+            raise JobError(f"parameter source {source} is empty: run {name} first", "configuration", False)
         return self.warehouse.parent_values(source, job.parameters or {})
 
     def run(self, job_id: int, dry_run: bool = False, resume_run: int | None = None) -> RunResult:
@@ -127,7 +129,7 @@ class JobRunner:
                 result.status = "success"
                 break
             except Exception as exc:  # classified below; never escapes as a traceback
-                failure = exc if isinstance(exc, JobFailed) else classify(exc)
+                failure = exc if isinstance(exc, JobError) else classify(exc)
                 log.debug("job %s attempt %s failed", job.id, attempt, exc_info=exc)
                 log.warning("job %s attempt %s: %s", job.id, attempt, failure)
                 result.error_message = str(failure)
@@ -156,7 +158,9 @@ class JobRunner:
             existing = self.warehouse.existing_hashes(job.target_table)
             if job.parameterised:
                 todo = [p for p in self._parents(job) if extract.parent_key(p) not in done]
-                chunks = [todo[i : i + self.settings.parent_chunk] for i in range(0, len(todo), self.settings.parent_chunk)]
+                chunks = [
+                    todo[i : i + self.settings.parent_chunk] for i in range(0, len(todo), self.settings.parent_chunk)
+                ]
             else:
                 chunks = [None] if "" not in done else []
             for chunk in chunks:
@@ -180,8 +184,10 @@ class JobRunner:
         p = extract.pipeline(job, self.settings)
         p.extract(resources)
         p.normalize()
-        # one writer at a time into the DuckDB file (dlt's loader opens its own connection)
-        lock = self.warehouse.lock if self.settings.target == "duckdb" else _NO_LOCK
+        # one writer at a time into the DuckDB file (dlt's loader opens its own connection); on
+        # PostgreSQL only the first loads, which create dlt's shared `_dlt_*` tables, take turns
+        first = not self.warehouse.table_exists("_dlt_loads")
+        lock = self.warehouse.lock if self.settings.target == "duckdb" or first else _NO_LOCK
         with lock:
             p.load()
             if self.warehouse.table_exists(job.target_table):

@@ -48,8 +48,8 @@ class JobScheduler:
         self.lock = threading.Lock()
 
     def add(self, job: Job, cron: str | None = None) -> None:
-        self.scheduler.add_job(self.fire, trigger(cron or job.schedule), args=[job.id], id=str(job.id),
-                               max_instances=1, coalesce=True, replace_existing=True, misfire_grace_time=300)  # fmt: skip
+        options = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
+        self.scheduler.add_job(self.fire, trigger(cron or job.schedule), args=[job.id], id=str(job.id), **options)
 
     def add_all(self) -> int:
         jobs = self.catalog.active()

@@ -15,7 +15,18 @@ BIN = Path(sys.executable).parent
 
 def test_ruff_clean():
     proc = subprocess.run(
-        [str(BIN / "ruff"), "check", "genepair", "loader", "scoring", "tests", "scripts", "benchmarks", "models"],
+        [
+            str(BIN / "ruff"),
+            "check",
+            "genepair",
+            "loader",
+            "scoring",
+            "tests",
+            "scripts",
+            "benchmarks",
+            "models",
+            "trialsync",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -27,7 +27,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from trialsync.simulator.data import EDITION_501, EMPTY_BUT_DOCUMENTED, BASE_TIME, Catalog, Endpoint, match
+from trialsync.simulator.data import BASE_TIME, EDITION_501, EMPTY_BUT_DOCUMENTED, Catalog, Endpoint, match
 from trialsync.simulator.faults import Faults
 
 DEFAULT_TOP = 50

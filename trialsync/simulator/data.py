@@ -200,7 +200,8 @@ def _set_reference(record: dict, name: str, value: int) -> None:
 
 
 def is_phi_model(model: str | None) -> bool:
-    return model is not None and "firstName" in models().get(model, {}).get("properties", {})
+    """Patients' models carry PHI (staff, providers and monitors are people at work, not PHI)."""
+    return model is not None and model.startswith("Patient") and "firstName" in models()[model]["properties"]
 
 
 def _plant_phi(record: dict, number: int) -> None:
@@ -305,9 +306,7 @@ class Catalog:
     def changed_after(self, template_path: str, params: dict[str, str], after: datetime) -> list[int]:
         key = _key(params)
         return sorted(
-            i
-            for (t, p, i), v in self.versions.items()
-            if t == template_path and p == key and changed_at(v) > after
+            i for (t, p, i), v in self.versions.items() if t == template_path and p == key and changed_at(v) > after
         )
 
 

@@ -57,7 +57,9 @@ def parse_profile(text: str | None) -> Faults:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FaultProfileError(f"unknown fault profile {text!r}: use one of {sorted(PROFILES)} or a JSON object") from exc
+        raise FaultProfileError(
+            f"unknown fault profile {text!r}: use one of {sorted(PROFILES)} or a JSON object"
+        ) from exc
     known = {f.name for f in fields(Faults)}
     unknown = set(raw) - known
     if unknown:
